@@ -14,6 +14,44 @@ from coopbench.sandbox import Sandbox
 PATCH_FILE = "/workspace/repo/patch.txt"
 
 
+@dataclass(frozen=True)
+class Message:
+    """One message between agents, as the bus recorded it."""
+
+    sender: str
+    recipient: str
+    content: str
+    sent_at: datetime
+    delivered_at: datetime | None = None  # when the recipient's agent took it into its context
+    delivered: bool | None = None  # False: the recipient had finished; None: still pending
+
+
+@dataclass(frozen=True)
+class SendReceipt:
+    recipient: str
+    delivered: bool  # False: the recipient has already finished and will never read it
+    reply: list[Message] = field(default_factory=list)  # what ``send(..., wait_s=...)`` got back
+
+
+class MessageChannel(Protocol):
+    """One agent's end of the message bus (coop with messaging only)."""
+
+    agent_id: str
+
+    def send(self, recipient: str, content: str, wait_s: float = 0.0) -> SendReceipt:
+        """Send; with ``wait_s`` > 0, block until a message from ``recipient`` arrives or the
+        time is up (the reply is then taken from the inbox and returned in the receipt)."""
+        ...
+
+    def receive(self) -> list[Message]:
+        """Take every message waiting for this agent, oldest first (marks them delivered)."""
+        ...
+
+    def finish(self) -> None:
+        """This agent is done: later messages to it are recorded as undelivered."""
+        ...
+
+
 class AgentStatus(enum.StrEnum):
     submitted = "Submitted"
     limits_exceeded = "LimitsExceeded"
@@ -37,6 +75,8 @@ class AgentTask:
     step_limit: int
     cost_limit_usd: float
     command_timeout_s: float
+    agent_config: dict = field(default_factory=dict)  # the run's --agent-config YAML, parsed
+    channel: MessageChannel | None = None  # coop with messaging only
 
 
 @dataclass
@@ -50,7 +90,12 @@ class AgentResult:
     cost_usd: float | None = 0.0  # None: the model could not be priced
     patch: str = ""
     error: str | None = None
+    input_tokens: int = 0
+    output_tokens: int = 0
+    cache_read_tokens: int = 0
+    cache_write_tokens: int = 0
     messages_sent: int = 0
+    messages_received: int = 0
     trajectory: list[dict] = field(default_factory=list)
 
     @property
