@@ -12,7 +12,6 @@ import json
 import logging
 import os
 from collections import defaultdict
-from datetime import datetime
 from pathlib import Path
 
 from sqlalchemy import select
@@ -22,18 +21,14 @@ from coopbench.errors import ConfigError
 from coopbench.jobspec import Setting
 from coopbench.results import model_label
 from coopbench.manifest import MANIFEST_VERSION, FinishedJob, coordination_gap, setting_summary
-from coopbench.store import AgentRun, Artifact, Attempt, Job, JobState, Run, Store, utcnow
+from coopbench.store import AgentRun, Artifact, Attempt, Evaluation, Job, JobState, Run, Store, utcnow
+from coopbench.store.results import evaluation_artifact_name
 from coopbench.upstream_files import run_files
 
 log = logging.getLogger(__name__)
 
 MANIFEST_NAME = "results-manifest.json"
 TOKEN_FIELDS = ("input_tokens", "output_tokens", "cache_read_tokens", "cache_write_tokens")
-# The evaluation's merge log (artefact "eval/merge.log") and the marker its merge script
-# prints when the naive merge conflicts (coopbench/evaluation/scripts.py). Read only for
-# merge errors: eval.json's error shape has strategy null even when union was tried.
-MERGE_LOG = "eval/merge.log"
-NAIVE_CONFLICT_MARKER = "MERGE_NAIVE_CONFLICT"
 
 
 def export_run(store: Store, run_name: str, out: Path) -> dict:
@@ -48,6 +43,9 @@ def export_run(store: Store, run_name: str, out: Path) -> dict:
             .options(selectinload(Job.attempt_rows).selectinload(Attempt.agent_runs))
             .order_by(Job.repo, Job.task_id, Job.setting, Job.id)
         ).all()
+        if Setting.gold in run.settings:
+            raise ConfigError(f"run {run_name!r} is a gold check; `coopbench gold-check` writes "
+                              "its report")
         finished = [_export_job(session, out, run_name, job) for job in jobs]
     by_setting: dict[str, list[FinishedJob]] = defaultdict(list)
     for item in finished:
@@ -70,7 +68,7 @@ def export_run(store: Store, run_name: str, out: Path) -> dict:
     gap = coordination_gap(by_setting)
     if gap:  # only when solo and a coop setting share done pairs
         manifest["coordination_gap"] = gap
-    manifest["jobs"] = [_manifest_entry(item.job, run_name) for item in finished]
+    manifest["jobs"] = [_manifest_entry(item, run_name) for item in finished]
     _write_json(out / MANIFEST_NAME, manifest)
     return manifest
 
@@ -82,20 +80,23 @@ def job_dir(run_name: str, job: Job) -> Path:
 
 
 def _export_job(session, out: Path, run_name: str, job: Job) -> FinishedJob:  # noqa: ANN001
-    """Write a done job's files; return it with what its finishing attempt recorded."""
-    done = [a for a in job.attempt_rows if a.state == "done"]
-    if job.state != JobState.done or not done:
-        return FinishedJob(job, list(done[-1].agent_runs) if done else [])
-    attempt = done[-1]
+    """Write a done job's files: its agents' outputs and its current evaluation's."""
+    agents = next((a for a in job.attempt_rows if a.id == job.agents_attempt_id), None)
+    agent_runs = list(agents.agent_runs) if agents else []
+    evaluation = session.get(Evaluation, job.evaluation_id) if job.evaluation_id else None
+    if job.state != JobState.done or agents is None or evaluation is None:
+        return FinishedJob(job, agent_runs if job.state == JobState.done else [])
     artifacts = {a.name: a for a in session.scalars(
-        select(Artifact).where(Artifact.attempt_id == attempt.id))}
-    evaluation = _eval_json(job, artifacts)
-    merge = evaluation.get("merge") or {}
+        select(Artifact).where(Artifact.attempt_id == agents.id, Artifact.evaluation_id.is_(None)))}
+    prefix = evaluation_artifact_name(evaluation.number, "")
+    artifacts.update({a.name.removeprefix(prefix): a for a in session.scalars(
+        select(Artifact).where(Artifact.evaluation_id == evaluation.id))})
     item = FinishedJob(
-        job, list(attempt.agent_runs),
-        merge_strategy=merge.get("strategy"),
-        naive_conflicted=_naive_conflicted(job, merge, artifacts),
-        evaluated_at=_evaluated_at(evaluation),
+        job, agent_runs,
+        merge_strategy=evaluation.merge_strategy,
+        naive_conflicted=bool(evaluation.naive_conflict),
+        evaluated_at=evaluation.finished_at,
+        evaluation=evaluation,
     )
     _write_job_files(out, job_dir(run_name, job), item, artifacts)
     return item
@@ -148,32 +149,6 @@ def _with_tokens(result: dict, agent_runs: list[AgentRun]) -> dict:
     return result
 
 
-def _eval_json(job: Job, artifacts: dict[str, Artifact]) -> dict:
-    if "eval.json" not in artifacts:
-        return {}
-    try:
-        value = json.loads(artifacts["eval.json"].text)
-    except ValueError:
-        log.warning("job %s: eval.json is not JSON; exporting it as stored", job.id)
-        return {}
-    return value if isinstance(value, dict) else {}
-
-
-def _naive_conflicted(job: Job, merge: dict, artifacts: dict[str, Artifact]) -> bool:
-    if merge.get("strategy") == "union":  # union is only tried after the naive merge conflicted
-        return True
-    if job.merge_status == "error" and MERGE_LOG in artifacts:
-        return NAIVE_CONFLICT_MARKER in artifacts[MERGE_LOG].text
-    return False
-
-
-def _evaluated_at(evaluation: dict) -> datetime | None:
-    try:
-        return datetime.fromisoformat(evaluation["evaluated_at"])
-    except (KeyError, TypeError, ValueError):
-        return None
-
-
 def trajectory_json(job: Job, agent_run: AgentRun | None, agent_id: str, feature_id: int | None,
                     messages: list) -> dict:
     """Upstream's trajectory file (reference 5.4) around the stored message list."""
@@ -193,12 +168,19 @@ def trajectory_json(job: Job, agent_run: AgentRun | None, agent_id: str, feature
     }
 
 
-def _manifest_entry(job: Job, run_name: str) -> dict:
+def _manifest_entry(item: FinishedJob, run_name: str) -> dict:
+    job, evaluation = item.job, item.evaluation
     return {
         "id": job.id, "repo": job.repo, "task_id": job.task_id, "features": job.features,
         "setting": job.setting, "state": job.state, "attempts": job.attempts,
         "eval_status": job.eval_status, "both_passed": job.both_passed,
         "merge_status": job.merge_status, "cost_usd": job.cost_usd, "error": job.error,
+        "evaluation": None if evaluation is None else {
+            "number": evaluation.number, "test_filter": evaluation.test_filter,
+            "started_at": evaluation.started_at.isoformat() if evaluation.started_at else None,
+            "finished_at": evaluation.finished_at.isoformat() if evaluation.finished_at else None,
+            "duration_seconds": evaluation.duration_s,
+        },
         "dir": str(job_dir(run_name, job)) if job.state == JobState.done else None,
     }
 

@@ -18,6 +18,7 @@ class Setting(enum.StrEnum):
     solo = "solo"
     coop = "coop"
     coop_nocomm = "coop-nocomm"
+    gold = "gold"  # `coopbench gold-check`: merge the two gold patches; no agents, no tests
 
     @property
     def layout_name(self) -> str:
@@ -25,15 +26,20 @@ class Setting(enum.StrEnum):
         return "solo" if self is Setting.solo else "coop"
 
 
+AGENT_SETTINGS = (Setting.solo, Setting.coop, Setting.coop_nocomm)
+
+
 def parse_settings(text: str) -> list[Setting]:
     names = [name.strip() for name in text.split(",") if name.strip()]
-    known = ", ".join(s.value for s in Setting)
+    known = ", ".join(s.value for s in AGENT_SETTINGS)
     if not names:
         raise ConfigError(f"no setting given; choose from {known}")
     settings: list[Setting] = []
     for name in names:
         try:
             setting = Setting(name)
+            if setting not in AGENT_SETTINGS:
+                raise ValueError(name)
         except ValueError:
             raise ConfigError(f"unknown setting {name!r}; choose from {known}") from None
         if setting not in settings:

@@ -4,21 +4,22 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from coopbench.jobspec import Setting
-from coopbench.store import AgentRun, Job, JobState
+from coopbench.store import AgentRun, Evaluation, Job, JobState
 
 MANIFEST_VERSION = 1  # new keys are only ever added; a version bump means one changed meaning
 
 
 @dataclass(frozen=True)
 class FinishedJob:
-    """A job with the agent runs of the attempt that finished it (none if it failed), and
-    what the export read from that attempt's ``eval.json`` (defaults when there is none)."""
+    """A job with the agent runs whose patches it stands on (none if it failed), and its
+    current evaluation's merge details (defaults when there is none)."""
 
     job: Job
     agent_runs: list[AgentRun]
     merge_strategy: str | None = None  # eval.json merge.strategy: naive | union | None
     naive_conflicted: bool = False  # the naive merge conflicted, whatever union then did
     evaluated_at: datetime | None = None
+    evaluation: Evaluation | None = None  # the evaluation the job's results come from
 
 
 def pair_key(job: Job) -> tuple[str, int, tuple[int, ...]]:

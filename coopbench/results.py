@@ -15,10 +15,10 @@ def agent_entry(result: AgentResult) -> dict:
         "status": str(result.status),
         "cost": result.cost_usd or 0.0,
         "steps": result.steps,
-        "input_tokens": 0,
-        "output_tokens": 0,
-        "cache_read_tokens": 0,
-        "cache_write_tokens": 0,
+        "input_tokens": result.input_tokens,
+        "output_tokens": result.output_tokens,
+        "cache_read_tokens": result.cache_read_tokens,
+        "cache_write_tokens": result.cache_write_tokens,
         "patch_lines": result.patch_lines,
         "error": result.error,
     }
@@ -57,7 +57,9 @@ def result_json(run: Run, job: Job, results: list[AgentResult]) -> dict:
 def agent_run_row(result: AgentResult) -> AgentRun:
     return AgentRun(
         agent_id=result.agent_id, feature_ids=list(result.feature_ids), status=str(result.status),
-        steps=result.steps, cost_usd=result.cost_usd, messages_sent=result.messages_sent,
-        patch_lines=result.patch_lines, error=result.error, started_at=result.started_at,
+        steps=result.steps, cost_usd=result.cost_usd, input_tokens=result.input_tokens,
+        output_tokens=result.output_tokens, cache_read_tokens=result.cache_read_tokens,
+        cache_write_tokens=result.cache_write_tokens, messages_sent=result.messages_sent,
+        messages_received=result.messages_received, patch_lines=result.patch_lines, error=result.error, started_at=result.started_at,
         ended_at=result.ended_at,
     )

@@ -4,8 +4,8 @@ names and types.
 
 That directory is upstream's ``<logs>/<run_name>``, so its run name is ``<run>-<setting>``.
 Times are the store's naive UTC times as ISO strings (upstream writes naive local time);
-``eval_summary.json``'s ``evaluated_at`` is copied from the ``eval.json`` files, which the
-evaluation stamps itself.
+``eval_summary.json``'s ``evaluated_at`` is the latest finish time of the evaluations
+exported (each ``eval.json`` carries its own).
 """
 
 from coopbench.jobspec import Setting

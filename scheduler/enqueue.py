@@ -150,6 +150,7 @@ def _write_jobs(session, request: RunRequest, report: EnqueueReport) -> None:  #
             job.published_at = None
             job.result = job.eval_status = job.both_passed = job.merge_status = None
             job.cost_usd = job.error = None
+            job.agents_attempt_id = job.evaluation_id = None  # the agents run again
             report.jobs_reset += 1
         elif job.state != JobState.queued:
             report.already_finished += 1

@@ -11,6 +11,7 @@ from workers.celery_app import make_app
 log = logging.getLogger(__name__)
 
 RUN_JOB_TASK = "coopbench.run_job"
+EVALUATE_TASK = "coopbench.evaluate"
 BROKER_CHECK_TIMEOUT_S = 5
 
 
@@ -32,18 +33,26 @@ class Publisher:
 
     def publish(self, job_ids: list[str]) -> list[str]:
         """One message per job, the job id as the Celery task id; returns those sent."""
-        sent: list[str] = []
+        return self.send(RUN_JOB_TASK, [(jid, jid) for jid in job_ids], "enqueue")
+
+    def publish_evaluations(self, evaluations: list[tuple[str, int]]) -> list[int]:
+        """One message per (Celery task id, evaluation id); returns the evaluation ids sent."""
+        return self.send(EVALUATE_TASK, evaluations, "evaluate")
+
+    def send(self, task: str, calls: list[tuple[str, object]], command: str) -> list:
+        """Send ``task(argument)`` with each (task id, argument); returns the arguments sent."""
+        sent: list = []
         try:
             with self.app.producer_or_acquire() as producer:
-                for jid in job_ids:
-                    self.app.send_task(RUN_JOB_TASK, args=[jid], task_id=jid,
+                for task_id, argument in calls:
+                    self.app.send_task(task, args=[argument], task_id=task_id,
                                        queue=self.settings.queue, producer=producer)
-                    sent.append(jid)
+                    sent.append(argument)
         except (OperationalError, OSError) as error:
-            log.error("publishing stopped after %d of %d jobs: %s", len(sent), len(job_ids), error)
+            log.error("publishing stopped after %d of %d messages: %s", len(sent), len(calls), error)
             raise BrokerUnavailable(
-                f"the broker failed after {len(sent)} of {len(job_ids)} messages: {error}. "
-                "The jobs are committed; run the same enqueue again to publish the rest.",
+                f"the broker failed after {len(sent)} of {len(calls)} messages: {error}. "
+                f"The work is committed; run the same {command} again to publish the rest.",
                 sent=sent,
             ) from None
         return sent

@@ -2,6 +2,9 @@
 database and queue per test, the Docker engine and the demo task images."""
 
 import os
+import shutil
+import subprocess
+import sys
 import uuid
 from pathlib import Path
 
@@ -92,3 +95,32 @@ def demo_images(docker_client) -> str:
         build_task_image(docker_client, task,
                          image_name(DEMO_IMAGE_TEMPLATE, task.repo, task.task_id), BASE_IMAGE)
     return DEMO_IMAGE_TEMPLATE
+
+
+# The venv's own entry point first: another coopbench on PATH would test other code.
+COOPBENCH = (shutil.which("coopbench", path=str(Path(sys.executable).parent))
+             or shutil.which("coopbench") or "/work/main/.venv/bin/coopbench")
+
+
+@pytest.fixture
+def queue(settings, redis_client):
+    """The test's own queue; its list and kombu's binding keys are removed afterwards."""
+    yield settings.queue
+    redis_client.delete(settings.queue, f"_kombu.binding.{settings.queue}",
+                        f"_kombu.binding_permanent.{settings.queue}")
+
+
+@pytest.fixture
+def cli(settings, queue, tmp_path):
+    """Run the installed ``coopbench`` in a clean environment pointed at this test's services."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("COOPBENCH_")}
+    env.update(COOPBENCH_DATABASE_URL=settings.database_url, COOPBENCH_BROKER_URL=settings.broker_url,
+               COOPBENCH_QUEUE=queue, LITELLM_LOCAL_MODEL_COST_MAP="True")
+
+    def run(*args: str, timeout: float = 120, **env_overrides: str):
+        return subprocess.run(
+            [COOPBENCH, *args], env={**env, **env_overrides}, cwd=tmp_path,
+            capture_output=True, text=True, timeout=timeout,
+        )
+
+    return run

@@ -1,4 +1,4 @@
-"""The Celery task: thin, it only hands the job id to ``coopbench.runner``."""
+"""The Celery tasks: thin, they only hand an id to ``coopbench.runner`` or ``coopbench.eval_stage``."""
 
 import logging
 import os
@@ -6,6 +6,7 @@ import os
 from celery import signals
 
 from coopbench.config import load_settings
+from coopbench.eval_stage import run_evaluation
 from coopbench.runner import Services, run_job
 from workers.celery_app import app
 
@@ -32,4 +33,11 @@ def _reset_after_fork(**_: object) -> None:
 def run_job_task(self, job_id: str) -> str | None:  # noqa: ANN001
     state = run_job(job_id, services(self.request.hostname))
     log.info("job %s: %s", job_id, state or "skipped (not claimable)")
+    return state
+
+
+@app.task(name="coopbench.evaluate", bind=True)
+def evaluate_task(self, evaluation_id: int) -> str | None:  # noqa: ANN001
+    state = run_evaluation(evaluation_id, services(self.request.hostname))
+    log.info("evaluation %s: %s", evaluation_id, state or "skipped (not claimable)")
     return state

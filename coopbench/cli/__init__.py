@@ -23,11 +23,12 @@ app = typer.Typer(
 
 def _register_commands() -> None:
     # Imported here so that `import coopbench.cli` stays cheap and side-effect free.
-    from coopbench.cli import db, demo, enqueue, export, images, settings_cmd, tasks
+    from coopbench.cli import (db, demo, enqueue, evaluate, export, gold_check, images,
+                               settings_cmd, tasks)
     from coopbench.cli.common import global_options
 
     app.callback()(global_options)
-    for module in (tasks, enqueue, export, demo, images, db, settings_cmd):
+    for module in (tasks, enqueue, evaluate, gold_check, export, demo, images, db, settings_cmd):
         module.register(app)
 
 

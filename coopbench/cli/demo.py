@@ -16,7 +16,7 @@ from coopbench.dataset import demo_dataset_path, discover_pairs, load_tasks
 from coopbench.errors import InfraError
 from coopbench.export import MANIFEST_NAME, export_run
 from coopbench.images import build_task_image, image_name
-from coopbench.jobspec import Setting
+from coopbench.jobspec import AGENT_SETTINGS
 from coopbench.localcluster import LocalWorkers, start_local_redis, stop_process
 from coopbench.progress import wait_for_run
 from coopbench.sandbox import docker_client
@@ -57,7 +57,7 @@ def demo(
         with LocalWorkers(settings, workers, concurrency, logs, name_prefix="demo") as local:
             request = RunRequest(
                 name=run_name, dataset=str(dataset), pairs=discover_pairs(dataset),
-                tasks={(t.repo, t.task_id): t for t in tasks}, settings=list(Setting),
+                tasks={(t.repo, t.task_id): t for t in tasks}, settings=list(AGENT_SETTINGS),
                 agent="oracle", model=None, step_limit=1, cost_limit_usd=0.0,
                 image_template=DEMO_IMAGE_TEMPLATE,
             )

@@ -1,5 +1,5 @@
 """Evaluation: merge the agents' patches and run the hidden tests, as upstream does."""
 
-from coopbench.evaluation.evaluate import EvalInput, Evaluation, evaluate
+from coopbench.evaluation.evaluate import EvalInput, EvalOutcome, evaluate
 
-__all__ = ["EvalInput", "Evaluation", "evaluate"]
+__all__ = ["EvalInput", "EvalOutcome", "evaluate"]

@@ -10,7 +10,6 @@ recorded as timed out. The outcome is an ``eval.json`` in upstream's shapes (ref
 import logging
 import re
 from dataclasses import dataclass, field
-from datetime import datetime
 
 import docker
 
@@ -18,6 +17,7 @@ from coopbench.evaluation.counting import count_tests
 from coopbench.evaluation.patches import TestFilter, prepare
 from coopbench.evaluation.scripts import MERGE, PATCH_DIR, RUN_TESTS
 from coopbench.sandbox import open_sandbox
+from coopbench.store.engine import utcnow
 
 log = logging.getLogger(__name__)
 
@@ -42,21 +42,30 @@ class EvalInput:
 
 
 @dataclass
-class Evaluation:
+class EvalOutcome:
     eval_json: dict
     both_passed: bool
     merge_status: str | None
     error: str | None = None
     logs: dict[str, str] = field(default_factory=dict)
+    naive_conflict: bool = False  # the naive merge conflicted (union was then tried)
+
+    @property
+    def merge_strategy(self) -> str | None:
+        return (self.eval_json.get("merge") or {}).get("strategy")
+
+    @property
+    def features_passed(self) -> tuple[bool, bool]:
+        return (bool(self.eval_json["feature1"]["passed"]), bool(self.eval_json["feature2"]["passed"]))
 
 
-def evaluate(client: docker.DockerClient, spec: EvalInput) -> Evaluation:
+def evaluate(client: docker.DockerClient, spec: EvalInput) -> EvalOutcome:
     if spec.setting == "solo":
         return _evaluate_solo(client, spec)
     return _evaluate_coop(client, spec)
 
 
-def _evaluate_solo(client: docker.DockerClient, spec: EvalInput) -> Evaluation:
+def _evaluate_solo(client: docker.DockerClient, spec: EvalInput) -> EvalOutcome:
     a, b = spec.features
     patch = prepare(spec.patches[a], spec.test_filter)
     results = [_run_tests(client, spec, i, fid, patch) for i, fid in enumerate((a, b), 1)]
@@ -66,13 +75,13 @@ def _evaluate_solo(client: docker.DockerClient, spec: EvalInput) -> Evaluation:
         "setting": "solo", "merge": None,
         "feature1": {"passed": results[0]["passed"], "test_output": results[0]["test_output"]},
         "feature2": {"passed": results[1]["passed"], "test_output": results[1]["test_output"]},
-        "both_passed": both, "error": None, "evaluated_at": datetime.now().isoformat(),
+        "both_passed": both, "error": None, "evaluated_at": utcnow().isoformat(),
         "test_filter": str(spec.test_filter),
     }
-    return Evaluation(eval_json, both, None)
+    return EvalOutcome(eval_json, both, None)
 
 
-def _evaluate_coop(client: docker.DockerClient, spec: EvalInput) -> Evaluation:
+def _evaluate_coop(client: docker.DockerClient, spec: EvalInput) -> EvalOutcome:
     a, b = spec.features
     with open_sandbox(client, spec.image, f"{spec.container_name}-merge", spec.labels) as box:
         box.put_files(PATCH_DIR, {
@@ -85,10 +94,11 @@ def _evaluate_coop(client: docker.DockerClient, spec: EvalInput) -> Evaluation:
     apply_status = {f"agent{i}": _apply_status(out, i) for i in (1, 2)}
     if merged.killed or "MERGE_DONE" not in out or not re.search(r"^BASE_SHA=\w+", out, re.M):
         return _error(spec, apply_status, f"merge setup failed: {out[-2000:]}", out)
+    conflicted = "MERGE_NAIVE_CONFLICT" in out
     if "MERGE_UNION_CONFLICT" in out:
         return _error(spec, apply_status,
-                      "Both naive and union merge strategies failed to merge the patches", out)
-    conflicted = "MERGE_NAIVE_CONFLICT" in out
+                      "Both naive and union merge strategies failed to merge the patches", out,
+                      naive_conflict=True)
     if "failed" in apply_status.values():
         status = "missing_input"  # upstream's precedence: missing input over conflicts
     else:
@@ -102,10 +112,10 @@ def _evaluate_coop(client: docker.DockerClient, spec: EvalInput) -> Evaluation:
                   "diff": diff[:MERGED_DIFF_CHARS]},
         "feature1": {"feature_id": a, **results[0]},
         "feature2": {"feature_id": b, **results[1]},
-        "both_passed": both, "error": None, "evaluated_at": datetime.now().isoformat(),
+        "both_passed": both, "error": None, "evaluated_at": utcnow().isoformat(),
         "test_filter": str(spec.test_filter),
     }
-    return Evaluation(eval_json, both, status, logs={"merge.log": out})
+    return EvalOutcome(eval_json, both, status, logs={"merge.log": out}, naive_conflict=conflicted)
 
 
 def _run_tests(client: docker.DockerClient, spec: EvalInput, index: int, feature_id: int,
@@ -139,7 +149,8 @@ def _apply_status(output: str, index: int) -> str:
     return "unknown"
 
 
-def _error(spec: EvalInput, apply_status: dict, message: str, log_text: str) -> Evaluation:
+def _error(spec: EvalInput, apply_status: dict, message: str, log_text: str,
+           naive_conflict: bool = False) -> EvalOutcome:
     empty = {"feature_id": None, "passed": False, "exit_code": None, "tests_passed": 0,
              "tests_failed": 0, "test_output": ""}
     eval_json = {
@@ -147,7 +158,8 @@ def _error(spec: EvalInput, apply_status: dict, message: str, log_text: str) -> 
         "setting": "coop", "apply_status": apply_status,
         "merge": {"status": "error", "strategy": None, "diff": ""},
         "feature1": dict(empty), "feature2": dict(empty), "both_passed": False,
-        "error": message, "evaluated_at": datetime.now().isoformat(),
+        "error": message, "evaluated_at": utcnow().isoformat(),
         "test_filter": str(spec.test_filter),
     }
-    return Evaluation(eval_json, False, "error", error=message, logs={"merge.log": log_text})
+    return EvalOutcome(eval_json, False, "error", error=message, logs={"merge.log": log_text},
+                       naive_conflict=naive_conflict)

@@ -1,6 +1,8 @@
 """The SQL store: the source of truth of every run, job, attempt and artefact."""
 
 from coopbench.store.engine import Store, utcnow
-from coopbench.store.models import AgentRun, Artifact, Attempt, Job, JobState, Run, TaskFeature
+from coopbench.store.models import (AgentRun, Artifact, Attempt, Evaluation, EvaluationState, Job,
+                                    JobState, Run, TaskFeature)
 
-__all__ = ["AgentRun", "Artifact", "Attempt", "Job", "JobState", "Run", "Store", "TaskFeature", "utcnow"]
+__all__ = ["AgentRun", "Artifact", "Attempt", "Evaluation", "EvaluationState", "Job", "JobState",
+           "Run", "Store", "TaskFeature", "utcnow"]

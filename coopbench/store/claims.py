@@ -16,7 +16,7 @@ from sqlalchemy import and_, or_, select, update
 
 from coopbench.errors import LeaseLost
 from coopbench.store.engine import Store, host_name, utcnow
-from coopbench.store.models import Attempt, Job, JobState
+from coopbench.store.models import Attempt, Evaluation, EvaluationState, Job, JobState
 
 log = logging.getLogger(__name__)
 
@@ -28,6 +28,13 @@ class Claim:
     attempt_id: int
     attempt_number: int
     worker: str
+
+    @property
+    def label(self) -> str:
+        return f"job {self.job_id}"
+
+    def renew(self, store: Store, lease_s: float) -> bool:
+        return renew_lease(store, self, lease_s)
 
 
 def claim_job(store: Store, job_id: str, worker: str, lease_s: float) -> Claim | None:
@@ -61,6 +68,7 @@ def claim_job(store: Store, job_id: str, worker: str, lease_s: float) -> Claim |
             .where(Attempt.job_id == job_id, Attempt.state == "running")
             .values(state="abandoned", finished_at=now, error_class="infra", error="lease expired")
         )
+        close_job_evaluations(session, job_id, EvaluationState.abandoned, "lease expired")
         attempt = Attempt(
             job_id=job_id, number=number, fencing_token=token, host=host_name(),
             worker=worker, state="running", started_at=now,
@@ -68,6 +76,17 @@ def claim_job(store: Store, job_id: str, worker: str, lease_s: float) -> Claim |
         session.add(attempt)
         session.flush()
         return Claim(job_id, token, attempt.id, number, worker)
+
+
+def close_job_evaluations(session, job_id: str, state: str, error: str) -> None:  # noqa: ANN001
+    """End the evaluation a job's own attempt was running: it has no lease of its own (a
+    standalone evaluation has, and is left alone)."""
+    session.execute(
+        update(Evaluation)
+        .where(Evaluation.job_id == job_id, Evaluation.state == EvaluationState.running,
+               Evaluation.fencing_token == 0)
+        .values(state=state, finished_at=utcnow(), error=error)
+    )
 
 
 def renew_lease(store: Store, claim: Claim, lease_s: float) -> bool:
@@ -82,16 +101,82 @@ def renew_lease(store: Store, claim: Claim, lease_s: float) -> bool:
         return renewed.rowcount == 1
 
 
-def fenced_update(session, claim: Claim, **values) -> None:  # noqa: ANN001
-    """Update the job only if our claim still holds; raise LeaseLost otherwise."""
+def fenced_update(session, claim: Claim, release: bool = True, **values) -> None:  # noqa: ANN001
+    """Update the job only if our claim still holds; raise LeaseLost otherwise.
+
+    ``release`` gives the lease up (the job is finishing); without it the job stays ours.
+    """
+    if release:
+        values.update(lease_owner=None, lease_expires_at=None)
     done = session.execute(
         update(Job)
         .where(Job.id == claim.job_id, Job.fencing_token == claim.token,
                Job.state == JobState.running)
-        .values(lease_owner=None, lease_expires_at=None, **values)
+        .values(**values)
     )
     if done.rowcount != 1:
         raise LeaseLost(f"job {claim.job_id}: claim {claim.token} was taken over")
+
+
+@dataclass(frozen=True)
+class EvaluationClaim:
+    """A standalone evaluation's claim: the same protocol as a job's, on its own row."""
+
+    evaluation_id: int
+    job_id: str
+    token: int
+    worker: str
+
+    @property
+    def label(self) -> str:
+        return f"evaluation {self.evaluation_id} of job {self.job_id}"
+
+    def renew(self, store: Store, lease_s: float) -> bool:
+        with store.session() as session, session.begin():
+            renewed = session.execute(
+                update(Evaluation)
+                .where(Evaluation.id == self.evaluation_id, Evaluation.fencing_token == self.token,
+                       Evaluation.state == EvaluationState.running)
+                .values(lease_expires_at=utcnow() + timedelta(seconds=lease_s))
+            )
+            return renewed.rowcount == 1
+
+
+def claim_evaluation(store: Store, evaluation_id: int, worker: str,
+                     lease_s: float) -> EvaluationClaim | None:
+    """Take a queued evaluation (or one whose holder's lease expired); None otherwise."""
+    now = utcnow()
+    claimable = or_(
+        Evaluation.state == EvaluationState.queued,
+        and_(Evaluation.state == EvaluationState.running, Evaluation.lease_expires_at < now),
+    )
+    with store.session() as session, session.begin():
+        taken = session.execute(
+            update(Evaluation)
+            .where(Evaluation.id == evaluation_id, claimable)
+            .values(state=EvaluationState.running, lease_owner=worker,
+                    lease_expires_at=now + timedelta(seconds=lease_s),
+                    fencing_token=Evaluation.fencing_token + 1, started_at=now,
+                    host=host_name(), worker=worker)
+        )
+        if taken.rowcount != 1:
+            return None
+        job_id, token = session.execute(
+            select(Evaluation.job_id, Evaluation.fencing_token)
+            .where(Evaluation.id == evaluation_id)
+        ).one()
+        return EvaluationClaim(evaluation_id, job_id, token, worker)
+
+
+def fenced_evaluation_update(session, claim: EvaluationClaim, **values) -> None:  # noqa: ANN001
+    done = session.execute(
+        update(Evaluation)
+        .where(Evaluation.id == claim.evaluation_id, Evaluation.fencing_token == claim.token,
+               Evaluation.state == EvaluationState.running)
+        .values(lease_owner=None, lease_expires_at=None, **values)
+    )
+    if done.rowcount != 1:
+        raise LeaseLost(f"{claim.label}: claim {claim.token} was taken over")
 
 
 class Heartbeat:
@@ -105,7 +190,7 @@ class Heartbeat:
         self.lost = threading.Event()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._beat, name=f"heartbeat-{claim.job_id[:8]}",
-                                        daemon=True)
+                                        daemon=True)  # claim: a Claim or an EvaluationClaim
 
     def __enter__(self) -> "Heartbeat":
         self._thread.start()
@@ -118,9 +203,9 @@ class Heartbeat:
     def _beat(self) -> None:
         while not self._stop.wait(self.lease_s / 3):
             try:
-                if not renew_lease(self.store, self.claim, self.lease_s):
-                    log.warning("job %s: lease lost", self.claim.job_id)
+                if not self.claim.renew(self.store, self.lease_s):
+                    log.warning("%s: lease lost", self.claim.label)
                     self.lost.set()
                     return
             except Exception:  # a database blip: keep trying until the lease runs out
-                log.exception("job %s: heartbeat failed", self.claim.job_id)
+                log.exception("%s: heartbeat failed", self.claim.label)

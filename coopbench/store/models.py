@@ -87,6 +87,11 @@ class Job(Base):
     merge_status: Mapped[str | None] = mapped_column(String(20))
     cost_usd: Mapped[float | None] = mapped_column(Float)
     error: Mapped[str | None] = mapped_column(Text)
+    # The two stages' outputs the job stands on: the attempt whose agents' patches count (set
+    # once the agents finished, so that a retry or a re-evaluation never re-runs them) and the
+    # evaluation of those patches the results come from (the latest one that finished).
+    agents_attempt_id: Mapped[int | None] = mapped_column(Integer)
+    evaluation_id: Mapped[int | None] = mapped_column(Integer)
 
     run: Mapped[Run] = relationship(back_populates="jobs")
     attempt_rows: Mapped[list["Attempt"]] = relationship(
@@ -134,10 +139,61 @@ class AgentRun(Base):
     cache_read_tokens: Mapped[int] = mapped_column(default=0)
     cache_write_tokens: Mapped[int] = mapped_column(default=0)
     messages_sent: Mapped[int] = mapped_column(default=0)
+    messages_received: Mapped[int] = mapped_column(default=0)
     patch_lines: Mapped[int]
     error: Mapped[str | None] = mapped_column(Text)
     started_at: Mapped[datetime]
     ended_at: Mapped[datetime]
+
+
+class EvaluationState(enum.StrEnum):
+    queued = "queued"  # asked for by `coopbench evaluate`, waiting for a worker
+    running = "running"
+    done = "done"  # evaluated (its outcome may be an upstream evaluation error, see ``error``)
+    failed_infra = "failed_infra"  # the evaluation itself could not run
+    abandoned = "abandoned"  # its claim was taken over
+
+
+class Evaluation(Base):
+    """One evaluation of a job's agent patches: merge (coop) and each feature's tests.
+
+    A job's first evaluation runs inside the job, right after its agents; ``coopbench
+    evaluate`` adds more (another test filter, after a fix) without re-running the agents.
+    A standalone evaluation is claimed and fenced like a job (see ``claims``).
+    """
+
+    __tablename__ = "evaluations"
+    __table_args__ = (UniqueConstraint("job_id", "number"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    job_id: Mapped[str] = mapped_column(ForeignKey("jobs.id"), index=True)
+    number: Mapped[int]  # 1, 2, ... per job
+    attempt_id: Mapped[int] = mapped_column(ForeignKey("attempts.id"))  # whose patches
+    state: Mapped[str] = mapped_column(String(20), index=True)
+    test_filter: Mapped[str] = mapped_column(String(20))
+    fencing_token: Mapped[int] = mapped_column(default=0)
+    lease_owner: Mapped[str | None] = mapped_column(String(300))
+    lease_expires_at: Mapped[datetime | None]
+    requested_at: Mapped[datetime]
+    published_at: Mapped[datetime | None]
+    started_at: Mapped[datetime | None]
+    finished_at: Mapped[datetime | None]
+    host: Mapped[str | None] = mapped_column(String(255))
+    worker: Mapped[str | None] = mapped_column(String(300))
+    # Outcome (state done): upstream's merge fields, pass/fail, and its evaluation error.
+    merge_status: Mapped[str | None] = mapped_column(String(20))
+    merge_strategy: Mapped[str | None] = mapped_column(String(20))
+    naive_conflict: Mapped[bool | None] = mapped_column(Boolean)
+    feature1_passed: Mapped[bool | None] = mapped_column(Boolean)
+    feature2_passed: Mapped[bool | None] = mapped_column(Boolean)
+    both_passed: Mapped[bool | None] = mapped_column(Boolean)
+    error: Mapped[str | None] = mapped_column(Text)  # upstream's eval error, or why it failed
+
+    @property
+    def duration_s(self) -> float | None:
+        if self.started_at is None or self.finished_at is None:
+            return None
+        return (self.finished_at - self.started_at).total_seconds()
 
 
 class Artifact(Base):
@@ -149,6 +205,8 @@ class Artifact(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     job_id: Mapped[str] = mapped_column(ForeignKey("jobs.id"), index=True)
     attempt_id: Mapped[int] = mapped_column(ForeignKey("attempts.id"))
+    # Set on an evaluation's files, whose names are then "eval/<number>/..." (unique per attempt).
+    evaluation_id: Mapped[int | None] = mapped_column(ForeignKey("evaluations.id"), index=True)
     name: Mapped[str] = mapped_column(String(200))
     size_bytes: Mapped[int]
     data_gz: Mapped[bytes] = mapped_column(LargeBinary)

@@ -1,6 +1,7 @@
 """A small synthetic run written straight into a real store (SQLite and PostgreSQL), the way
-``coopbench.store.results`` writes a finished attempt (``result.json`` built by
-``coopbench.results`` with zero tokens; the tokens only in the agent_runs rows).
+``coopbench.store.results`` writes a finished job (``result.json`` built by
+``coopbench.results`` with zero tokens, the tokens only in the agent_runs rows; one
+evaluation row per done job, its files named ``eval/1/...``).
 
 Pairs of task demo_task/7 (features a,b), one job per (pair, setting); minutes after T0:
 
@@ -21,7 +22,7 @@ from datetime import datetime, timedelta
 from coopbench.agents import AgentResult, AgentStatus
 from coopbench.jobspec import assignments, job_id
 from coopbench.results import agent_run_row, result_json
-from coopbench.store import Artifact, Attempt, Job, Run
+from coopbench.store import Artifact, Attempt, Evaluation, Job, Run
 
 RUN = "syn"
 REPO, TASK = "demo_task", 7
@@ -137,15 +138,26 @@ def _record_done(session, spec: Spec, job: Job, attempt: Attempt, run: Run) -> N
     job.result, job.cost_usd = result, result["total_cost"]
     job.eval_status = "error" if spec.eval_error else "done"
     job.both_passed, job.merge_status = spec.both, spec.merge
-    artifacts = {f"{r.agent_id}.patch": r.patch for r in results}
-    artifacts.update({f"{r.agent_id}_traj.json": "[]" for r in results})
-    artifacts["eval.json"] = _eval_json(spec)
+    finished = datetime.fromisoformat(spec.evaluated_at) if spec.evaluated_at else at(spec.end)
+    evaluation = Evaluation(
+        job_id=job.id, number=1, attempt_id=attempt.id, state="done", test_filter="extended",
+        requested_at=at(spec.end - 1), started_at=at(spec.end - 1), finished_at=finished,
+        merge_status=spec.merge, merge_strategy=spec.strategy,
+        naive_conflict=spec.strategy == "union" or "MERGE_NAIVE_CONFLICT" in (spec.merge_log or ""),
+        both_passed=spec.both, error=spec.eval_error,
+    )
+    session.add(evaluation)
+    session.flush()
+    job.agents_attempt_id, job.evaluation_id = attempt.id, evaluation.id
+    artifacts = {f"{r.agent_id}.patch": (r.patch, None) for r in results}
+    artifacts.update({f"{r.agent_id}_traj.json": ("[]", None) for r in results})
+    artifacts["eval/1/eval.json"] = (_eval_json(spec), evaluation.id)
     if spec.merge_log:
-        artifacts["eval/merge.log"] = spec.merge_log
-    for name, text in artifacts.items():
+        artifacts["eval/1/merge.log"] = (spec.merge_log, evaluation.id)
+    for name, (text, evaluation_id) in artifacts.items():
         data, size = Artifact.compress(text)
-        session.add(Artifact(job_id=job.id, attempt_id=attempt.id, name=name, data_gz=data,
-                             size_bytes=size, created_at=at(spec.end)))
+        session.add(Artifact(job_id=job.id, attempt_id=attempt.id, evaluation_id=evaluation_id,
+                             name=name, data_gz=data, size_bytes=size, created_at=at(spec.end)))
 
 
 def _eval_json(spec: Spec) -> str:

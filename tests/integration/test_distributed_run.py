@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 
 from coopbench.dataset import demo_dataset_path, discover_pairs, load_tasks
 from coopbench.export import MANIFEST_NAME, export_run
-from coopbench.jobspec import Setting
+from coopbench.jobspec import AGENT_SETTINGS, Setting
 from coopbench.localcluster import LocalWorkers
 from coopbench.store import Attempt, Job, Store
 from coopbench.store.models import FINISHED_STATES
@@ -44,7 +44,7 @@ def demo_request(name: str, image_template: str, pairs=None) -> RunRequest:
     dataset = demo_dataset_path()
     return RunRequest(
         name=name, dataset=str(dataset), pairs=pairs or discover_pairs(dataset),
-        tasks={(t.repo, t.task_id): t for t in load_tasks(dataset)}, settings=list(Setting),
+        tasks={(t.repo, t.task_id): t for t in load_tasks(dataset)}, settings=list(AGENT_SETTINGS),
         agent="oracle", model=None, step_limit=1, cost_limit_usd=0.0, image_template=image_template,
     )
 

@@ -4,7 +4,7 @@ import pytest
 
 from coopbench.errors import ConfigError
 from coopbench.jobspec import Assignment, Setting, assignments, job_id, parse_settings
-from coopbench.runner import JobSpec
+from coopbench.job_context import JobSpec
 from coopbench.store import Job, Run
 
 

@@ -7,51 +7,19 @@ task id, which coopbench sets to the job id.
 
 import base64
 import json
-import os
-import shutil
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 from sqlalchemy import func, inspect, select, update
 
 from coopbench.dataset import demo_dataset_path, discover_pairs, load_tasks
-from coopbench.jobspec import Setting, job_id
+from coopbench.jobspec import AGENT_SETTINGS, Setting, job_id
 from coopbench.store import Job, JobState, Run, Store, TaskFeature, utcnow
 from scheduler.enqueue import RunRequest, enqueue_run
 
 DEMO = demo_dataset_path()
 ALL_SETTINGS = "solo,coop,coop-nocomm"
-# The venv's own entry point first: another coopbench on PATH would test other code.
-COOPBENCH = (shutil.which("coopbench", path=str(Path(sys.executable).parent))
-             or shutil.which("coopbench") or "/work/main/.venv/bin/coopbench")
 CLOSED_BROKER_URL = "redis://127.0.0.1:6390/0"
 CLOSED_DATABASE_URL = "postgresql+psycopg://postgres@127.0.0.1:5499/x"
-
-
-@pytest.fixture
-def queue(settings, redis_client):
-    """The test's own queue; its list and kombu's binding keys are removed afterwards."""
-    yield settings.queue
-    redis_client.delete(settings.queue, f"_kombu.binding.{settings.queue}",
-                        f"_kombu.binding_permanent.{settings.queue}")
-
-
-@pytest.fixture
-def cli(settings, queue, tmp_path):
-    """Run the installed ``coopbench`` in a clean environment pointed at this test's services."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("COOPBENCH_")}
-    env.update(COOPBENCH_DATABASE_URL=settings.database_url, COOPBENCH_BROKER_URL=settings.broker_url,
-               COOPBENCH_QUEUE=queue, LITELLM_LOCAL_MODEL_COST_MAP="True")
-
-    def run(*args: str, **env_overrides: str):
-        return subprocess.run(
-            [COOPBENCH, *args], env={**env, **env_overrides}, cwd=tmp_path,
-            capture_output=True, text=True, timeout=120,
-        )
-
-    return run
 
 
 def _enqueue_args(*extra: str, run: str = "R") -> list[str]:
@@ -111,7 +79,7 @@ def test_enqueue_demo_makes_one_job_and_one_message_per_pair_and_setting(
     assert set(jobs) == set(expected)
     assert all(j.state == JobState.queued and j.published_at is not None for j in jobs.values())
     for pair in discover_pairs(DEMO):
-        for setting in Setting:
+        for setting in AGENT_SETTINGS:
             job = jobs[job_id("R", pair.repo, pair.task_id, pair.features, setting)]
             assert (job.run_name, job.repo, job.task_id, job.features, job.setting) == (
                 "R", pair.repo, pair.task_id, list(pair.features), setting.value)

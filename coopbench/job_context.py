@@ -1,0 +1,88 @@
+"""What a worker needs to run one job's stage: its host's services and the job's stored spec."""
+
+import os
+from dataclasses import dataclass
+from fnmatch import fnmatch
+from functools import cached_property
+
+import docker
+from sqlalchemy import select
+
+from coopbench.config import Settings
+from coopbench.errors import ConfigError
+from coopbench.images import image_name
+from coopbench.jobspec import assignments
+from coopbench.sandbox import docker_client
+from coopbench.store import Artifact, Job, Run, Store, TaskFeature
+from coopbench.store.engine import host_name
+
+
+class Services:
+    """What a job needs from its host, made once per worker process."""
+
+    def __init__(self, settings: Settings, worker_name: str | None = None):
+        self.settings = settings
+        self.worker_name = worker_name or f"{host_name()}:{os.getpid()}"
+
+    @cached_property
+    def store(self) -> Store:
+        return Store(self.settings.database_url)
+
+    @cached_property
+    def docker(self) -> docker.DockerClient:
+        return docker_client()
+
+
+@dataclass(frozen=True)
+class JobSpec:
+    job: Job
+    run: Run
+    features: dict[int, TaskFeature]
+
+    @property
+    def pair(self) -> tuple[int, int]:
+        return tuple(self.job.features)  # type: ignore[return-value]
+
+    @property
+    def image(self) -> str:
+        return image_name(self.run.image_template, self.job.repo, self.job.task_id)
+
+    @property
+    def eval_network(self) -> bool:
+        """Whether this task's runner needs a network at test time (a per-task option)."""
+        patterns = self.run.config.get("eval_network") or []
+        return any(fnmatch(f"{self.job.repo}/{self.job.task_id}", p) for p in patterns)
+
+    def labels(self, attempt: str, role: str, worker: str) -> dict[str, str]:
+        """Container labels: what the cleanup and a person at ``docker ps`` need to know."""
+        return {"run": self.run.name, "job": self.job.id, "attempt": attempt,
+                "host": host_name(), "worker": worker, "role": role}
+
+    def container_name(self, attempt: str, role: str) -> str:
+        return f"coopbench-{self.job.id[:8]}-{attempt}-{role}"
+
+
+def load_job_spec(store: Store, job_id: str) -> JobSpec:
+    with store.session() as session:
+        job = session.get(Job, job_id)
+        if job is None:
+            raise ConfigError(f"job {job_id} is not in the store {store.safe_url}")
+        run = job.run
+        rows = session.scalars(
+            select(TaskFeature).where(
+                TaskFeature.run_name == run.name, TaskFeature.repo == job.repo,
+                TaskFeature.task_id == job.task_id, TaskFeature.feature_id.in_(job.features),
+            )
+        ).all()
+    return JobSpec(job, run, {row.feature_id: row for row in rows})
+
+
+def stored_patches(store: Store, spec: JobSpec, attempt_id: int) -> dict[int, str]:
+    """The agents' patches of an attempt, by feature id (solo: both ids, the one patch)."""
+    with store.session() as session:
+        texts = {a.name: a.text for a in session.scalars(
+            select(Artifact).where(Artifact.attempt_id == attempt_id,
+                                   Artifact.evaluation_id.is_(None),
+                                   Artifact.name.like("%.patch")))}
+    return {fid: texts.get(f"{a.agent_id}.patch", "")
+            for a in assignments(spec.job.setting, spec.pair) for fid in a.feature_ids}

@@ -1,0 +1,112 @@
+"""``coopbench evaluate``: queue new evaluations of a run's finished agents, one Celery
+message per pair, without running any agent again.
+
+As with enqueue, rows are committed first and published after; an evaluation committed but
+not published is published by the next ``evaluate`` of the run.
+"""
+
+import logging
+from dataclasses import dataclass
+
+from sqlalchemy import select, update
+
+from coopbench.config import Settings
+from coopbench.errors import BrokerUnavailable, ConfigError
+from coopbench.store import Evaluation, EvaluationState, Job, JobState, Run, Store, utcnow
+from coopbench.store.results import next_evaluation_number
+from scheduler.publish import Publisher
+
+log = logging.getLogger(__name__)
+
+PENDING = (EvaluationState.queued, EvaluationState.running)
+
+
+@dataclass
+class EvaluateReport:
+    run: str
+    test_filter: str
+    requested: int = 0  # new evaluations queued
+    pending: int = 0  # already queued or running, left alone
+    up_to_date: int = 0  # evaluated with this filter already (use --force to redo)
+    without_agents: int = 0  # no finished agents to evaluate (queued, running, failed first)
+    published: int = 0
+
+
+def request_evaluations(settings: Settings, run_name: str, test_filter: str | None = None,
+                        force: bool = False) -> EvaluateReport:
+    store, publisher = Store(settings.database_url), Publisher(settings)
+    store.check()
+    publisher.check()
+    store.upgrade()
+    with store.session() as session, session.begin():
+        run = session.get(Run, run_name)
+        if run is None:
+            names = session.scalars(select(Run.name).order_by(Run.name)).all()
+            raise ConfigError(f"run {run_name!r} is not in the store {store.safe_url}; "
+                              f"runs there: {', '.join(names) or 'none'}")
+        wanted = test_filter or run.config.get("test_filter", "extended")
+        report = EvaluateReport(run_name, wanted)
+        _queue(session, run_name, wanted, force, report)
+    unpublished = _unpublished(store, run_name)
+    try:
+        sent = publisher.publish_evaluations([(task_id, eid) for eid, task_id in unpublished])
+    except BrokerUnavailable as error:
+        _mark_published(store, error.sent)
+        raise
+    _mark_published(store, sent)
+    report.published = len(sent)
+    return report
+
+
+def _queue(session, run_name: str, test_filter: str, force: bool, report: EvaluateReport) -> None:  # noqa: ANN001
+    jobs = session.scalars(select(Job).where(Job.run_name == run_name).order_by(Job.id)).all()
+    evaluations = _by_job(session, run_name)
+    now = utcnow()
+    for job in jobs:
+        if job.agents_attempt_id is None or job.state in (JobState.queued, JobState.running):
+            report.without_agents += 1
+            continue
+        mine = evaluations.get(job.id, [])
+        if any(e.state in PENDING for e in mine):
+            report.pending += 1
+            continue
+        current = next((e for e in mine if e.id == job.evaluation_id), None)
+        if not force and current is not None and current.test_filter == test_filter:
+            report.up_to_date += 1
+            continue
+        session.add(Evaluation(
+            job_id=job.id, number=next_evaluation_number(session, job.id),
+            attempt_id=job.agents_attempt_id, state=EvaluationState.queued,
+            test_filter=test_filter, requested_at=now,
+        ))
+        session.flush()  # the next number of this job counts this one
+        report.requested += 1
+
+
+def _by_job(session, run_name: str) -> dict[str, list[Evaluation]]:  # noqa: ANN001
+    rows = session.scalars(
+        select(Evaluation).join(Job, Job.id == Evaluation.job_id).where(Job.run_name == run_name)
+    ).all()
+    grouped: dict[str, list[Evaluation]] = {}
+    for row in rows:
+        grouped.setdefault(row.job_id, []).append(row)
+    return grouped
+
+
+def _unpublished(store: Store, run_name: str) -> list[tuple[int, str]]:
+    """(evaluation id, Celery task id) of the run's queued evaluations not yet published."""
+    with store.session() as session:
+        rows = session.execute(
+            select(Evaluation.id, Evaluation.job_id, Evaluation.number)
+            .join(Job, Job.id == Evaluation.job_id)
+            .where(Job.run_name == run_name, Evaluation.state == EvaluationState.queued,
+                   Evaluation.published_at.is_(None))
+            .order_by(Evaluation.id)
+        ).all()
+    return [(eid, f"{job_id}-e{number}") for eid, job_id, number in rows]
+
+
+def _mark_published(store: Store, evaluation_ids: list[int]) -> None:
+    with store.session() as session, session.begin():
+        session.execute(update(Evaluation).where(Evaluation.id.in_(evaluation_ids))
+                        .values(published_at=utcnow()))
