@@ -1,10 +1,21 @@
 """Agents by name. An agent is anything with ``run(task, sandbox) -> AgentResult``."""
 
+from collections.abc import Callable
+
 from coopbench.agents.base import Agent, AgentResult, AgentStatus, AgentTask
 from coopbench.agents.oracle import OracleAgent
 from coopbench.errors import ConfigError
 
-AGENTS: dict[str, type] = {"oracle": OracleAgent}
+
+def _mini_swe_agent() -> Agent:
+    # Imported on first use: it pulls in litellm and mini-swe-agent (seconds of import time),
+    # which the CLI and oracle runs do not need.
+    from coopbench.agents.mini_swe import MiniSweAgent
+
+    return MiniSweAgent()
+
+
+AGENTS: dict[str, Callable[[], Agent]] = {"oracle": OracleAgent, "mini-swe-agent": _mini_swe_agent}
 
 
 def get_agent(name: str) -> Agent:
