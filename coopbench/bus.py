@@ -23,6 +23,7 @@ after its last write::
     gone:<to>:<from>   LIST    a token pushed when <from> finishes, ends <to>'s wait on it
 """
 
+import functools
 import json
 import logging
 import time
@@ -31,6 +32,7 @@ from datetime import datetime
 import redis
 
 from coopbench.agents.base import Message, SendReceipt
+from coopbench.errors import BusUnavailable
 from coopbench.store.engine import utcnow
 
 log = logging.getLogger(__name__)
@@ -73,6 +75,17 @@ return out
 """
 
 
+def _bus_errors(method):  # noqa: ANN001, ANN201
+    """Redis failing is an infrastructure error of the job (retried), not the agent's."""
+    @functools.wraps(method)
+    def wrapper(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
+        try:
+            return method(*args, **kwargs)
+        except redis.RedisError as error:
+            raise BusUnavailable(f"message bus: {error.__class__.__name__}: {error}") from error
+    return wrapper
+
+
 class MessageBus:
     def __init__(self, client: redis.Redis | str, run: str, job_id: str, attempt: int,
                  agent_ids: tuple[str, ...] | list[str], ttl_s: int = DEFAULT_TTL_S):
@@ -91,6 +104,7 @@ class MessageBus:
         self._check_agent(agent_id)
         return RedisChannel(self, agent_id)
 
+    @_bus_errors
     def record(self) -> list[Message]:
         """Every message of the job, delivered, pending and undelivered, in send order."""
         messages = self.redis.hgetall(self.key("messages"))
@@ -108,6 +122,7 @@ class MessageBus:
                  "delivered": m.delivered}
                 for m in self.record()]
 
+    @_bus_errors
     def delete(self) -> None:
         """Remove every key of the job. The layout is known, so no SCAN of the broker."""
         keys = [self.key(name) for name in ("seq", "messages", "delivery", "finished")]
@@ -142,6 +157,7 @@ class RedisChannel:
         self.agent_id = agent_id
         self.peers = tuple(a for a in bus.agent_ids if a != agent_id)
 
+    @_bus_errors
     def send(self, recipient: str, content: str, wait_s: float = 0.0) -> SendReceipt:
         if recipient == self.agent_id:
             raise ValueError(f"{recipient!r} is yourself; send to one of {', '.join(self.peers)}")
@@ -157,9 +173,11 @@ class RedisChannel:
         reply = self._wait_for(recipient, wait_s) if delivered and wait_s > 0 else []
         return SendReceipt(recipient=recipient, delivered=delivered, reply=reply)
 
+    @_bus_errors
     def receive(self) -> list[Message]:
         return self._take_inbox(self.peers, _state(True))
 
+    @_bus_errors
     def finish(self) -> None:
         """Later sends to this agent see it finished; what is still queued is never read."""
         bus = self.bus

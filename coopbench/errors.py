@@ -48,6 +48,10 @@ class BrokerUnavailable(InfraError):
         self.sent = sent or []  # messages that did go out before the failure
 
 
+class BusUnavailable(InfraError):
+    """The Redis of the agents' message bus failed."""
+
+
 class SandboxError(InfraError):
     """The Docker engine failed to create, run or remove a container."""
 

@@ -6,6 +6,7 @@ from fnmatch import fnmatch
 from functools import cached_property
 
 import docker
+import redis
 from sqlalchemy import select
 
 from coopbench.config import Settings
@@ -31,6 +32,11 @@ class Services:
     @cached_property
     def docker(self) -> docker.DockerClient:
         return docker_client()
+
+    @cached_property
+    def bus_redis(self) -> redis.Redis:
+        """The agents' message bus. No socket timeout: ``send_message --wait`` blocks."""
+        return redis.Redis.from_url(self.settings.resolved_bus_url)
 
 
 @dataclass(frozen=True)

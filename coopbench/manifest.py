@@ -55,6 +55,14 @@ def setting_summary(jobs: list[FinishedJob]) -> dict:
         "avg_cost": round(sum(costs) / len(done), 6) if done else 0.0,
         "avg_steps": round(sum(a.steps for a in agents) / len(agents), 3) if agents else 0.0,
         "messages": sum(a.messages_sent for a in agents),
+        "messages_received": sum(a.messages_received for a in agents),
+        # Agents whose model litellm could not price: their cost is unknown, not $0, and the
+        # totals above leave them out.
+        "cost_unknown_agents": sum(1 for a in agents if a.cost_usd is None),
+        "input_tokens": sum(a.input_tokens for a in agents),
+        "output_tokens": sum(a.output_tokens for a in agents),
+        "cache_read_tokens": sum(a.cache_read_tokens for a in agents),
+        "cache_write_tokens": sum(a.cache_write_tokens for a in agents),
         "wall_time_seconds": (
             round((max(finished) - min(started)).total_seconds(), 3) if started and finished else 0.0
         ),

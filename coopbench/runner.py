@@ -11,10 +11,12 @@ goes straight to the evaluation.
 import json
 import logging
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 
 import docker
 
 from coopbench.agents import AgentResult, AgentStatus, AgentTask, get_agent
+from coopbench.bus import MessageBus
 from coopbench.errors import ConfigError, CoopbenchError, InfraError, LeaseLost
 from coopbench.eval_stage import eval_input
 from coopbench.evaluation import evaluate
@@ -24,6 +26,7 @@ from coopbench.job_context import JobSpec, Services, load_job_spec, stored_patch
 from coopbench.jobspec import Setting, assignments
 from coopbench.results import agent_run_row, result_json
 from coopbench.sandbox import open_sandbox
+from coopbench.secrets import redact, redact_files, redact_text
 from coopbench.store import JobState, utcnow
 from coopbench.store.claims import Claim, Heartbeat, claim_job
 from coopbench.store.results import (record_abandoned, record_agents, record_failed,
@@ -49,9 +52,9 @@ def run_job(job_id: str, services: Services) -> str | None:
                 return JobState.done
             agents_attempt_id = spec.job.agents_attempt_id
             if agents_attempt_id is None:
-                results = run_agents(spec, claim, services)
+                outcome = run_agents(spec, claim, services)
                 _check_lease(heartbeat, claim)
-                _record_agents(services, spec, claim, results)
+                _record_agents(services, spec, claim, outcome)
                 agents_attempt_id = claim.attempt_id
             else:
                 log.info("job %s: agents already ran (attempt row %s); evaluating only",
@@ -63,10 +66,12 @@ def run_job(job_id: str, services: Services) -> str | None:
             record_abandoned(services.store, claim, str(error))
             return None
         except ConfigError as error:
-            record_failed(services.store, claim, JobState.failed, "config", str(error))
+            record_failed(services.store, claim, JobState.failed, "config",
+                          redact_text(str(error)), _evidence(error))
             return JobState.failed
         except (InfraError, docker.errors.DockerException) as error:
-            record_failed(services.store, claim, JobState.failed_infra, "infra", str(error))
+            record_failed(services.store, claim, JobState.failed_infra, "infra",
+                          redact_text(str(error)), _evidence(error))
             return JobState.failed_infra
         except BaseException as error:  # a bug, or Celery's time limit: never leave it "running"
             message = f"{error.__class__.__name__}: {error}"
@@ -74,12 +79,23 @@ def run_job(job_id: str, services: Services) -> str | None:
             raise
 
 
-def run_agents(spec: JobSpec, claim: Claim, services: Services) -> list[AgentResult]:
-    """Run the job's agents concurrently, each in its own container."""
+@dataclass
+class AgentsOutcome:
+    results: list[AgentResult]
+    conversation: list[dict]  # conversation.json: what went over the bus (coop only)
+
+
+def run_agents(spec: JobSpec, claim: Claim, services: Services) -> AgentsOutcome:
+    """Run the job's agents concurrently, each in its own container; coop agents get a
+    channel on a message bus of this attempt, deleted when they are done."""
     agent = get_agent(spec.run.agent)
     plan = assignments(spec.job.setting, spec.pair)
     ids = tuple(a.agent_id for a in plan)
     attempt = str(claim.attempt_number)
+    bus = None
+    if spec.job.setting == Setting.coop:
+        bus = MessageBus(services.bus_redis, spec.run.name, spec.job.id, claim.attempt_number,
+                         ids, ttl_s=int(2 * services.settings.job_timeout_s))
 
     def run_one(assignment) -> AgentResult:  # noqa: ANN001
         task = AgentTask(
@@ -93,22 +109,33 @@ def run_agents(spec: JobSpec, claim: Claim, services: Services) -> list[AgentRes
             step_limit=spec.run.step_limit,
             cost_limit_usd=spec.run.cost_limit_usd,
             command_timeout_s=services.settings.agent_timeout_s,
+            agent_config=spec.run.config.get("agent_config") or {},
+            channel=bus.channel(assignment.agent_id) if bus else None,
         )
         role = assignment.agent_id
-        with open_sandbox(services.docker, spec.image, spec.container_name(attempt, role),
-                          spec.labels(attempt, role, services.worker_name)) as box:
-            started = utcnow()
-            try:
+        started = utcnow()
+        try:
+            with open_sandbox(services.docker, spec.image, spec.container_name(attempt, role),
+                              spec.labels(attempt, role, services.worker_name)) as box:
                 return agent.run(task, box)
-            except CoopbenchError:
-                raise
-            except Exception as error:  # an agent's own failure is its outcome, not ours
-                log.exception("job %s: agent %s failed", spec.job.id, role)
-                return AgentResult(role, assignment.feature_ids, AgentStatus.error, started,
-                                   utcnow(), error=f"{error.__class__.__name__}: {error}")
+        except CoopbenchError:
+            raise
+        except Exception as error:  # an agent's own failure is its outcome, not ours
+            log.exception("job %s: agent %s failed", spec.job.id, role)
+            return AgentResult(role, assignment.feature_ids, AgentStatus.error, started,
+                               utcnow(), error=f"{error.__class__.__name__}: {error}")
+        finally:
+            if task.channel is not None:  # the partner must not wait for a gone agent
+                task.channel.finish()
 
-    with ThreadPoolExecutor(max_workers=len(plan), thread_name_prefix="agent") as pool:
-        return list(pool.map(run_one, plan))
+    try:
+        with ThreadPoolExecutor(max_workers=len(plan), thread_name_prefix="agent") as pool:
+            results = list(pool.map(run_one, plan))
+        feature_of = {a.agent_id: a.feature_ids[0] for a in plan}
+        return AgentsOutcome(results, bus.conversation_json(feature_of) if bus else [])
+    finally:
+        if bus is not None:
+            bus.delete()
 
 
 def run_evaluation_stage(spec: JobSpec, claim: Claim, agents_attempt_id: int,
@@ -120,13 +147,29 @@ def run_evaluation_stage(spec: JobSpec, claim: Claim, agents_attempt_id: int,
     record_job_evaluated(services.store, claim, evaluation, outcome)
 
 
-def _record_agents(services: Services, spec: JobSpec, claim: Claim,
-                   results: list[AgentResult]) -> None:
+def _record_agents(services: Services, spec: JobSpec, claim: Claim, outcome: AgentsOutcome) -> None:
+    results = outcome.results
     result = result_json(spec.run, spec.job, results)
     artifacts = {f"{r.agent_id}.patch": r.patch for r in results}
     artifacts.update({f"{r.agent_id}_traj.json": _dumps(r.trajectory) for r in results})
-    record_agents(services.store, claim, {"result": result, "cost_usd": result["total_cost"]},
-                  [agent_run_row(r) for r in results], artifacts)
+    if spec.job.setting != Setting.solo:
+        artifacts["conversation.json"] = _dumps(outcome.conversation)
+    # An agent litellm could not price makes the job's cost unknown, not a smaller number.
+    cost = None if any(r.cost_usd is None for r in results) else result["total_cost"]
+    rows = [agent_run_row(r) for r in results]
+    for row in rows:
+        row.error = row.error and redact_text(row.error)
+    record_agents(services.store, claim, {"result": redact(result),
+                                          "cost_usd": cost}, rows, redact_files(artifacts))
+
+
+def _evidence(error: BaseException) -> dict[str, str]:
+    """What an agent that stopped the job (bad credentials, provider down) had done."""
+    partial = getattr(error, "partial_result", None)
+    if not isinstance(partial, AgentResult):
+        return {}
+    return redact_files({f"{partial.agent_id}.patch": partial.patch,
+                           f"{partial.agent_id}_traj.json": _dumps(partial.trajectory)})
 
 
 def _check_lease(heartbeat: Heartbeat, claim: Claim) -> None:

@@ -35,6 +35,7 @@ class RunRequest:
     image_template: str
     eval_network: list[str] = field(default_factory=list)  # <repo>/<task_id> glob patterns
     test_filter: str = "extended"  # which test-file filter evaluation applies to patches
+    agent_config: dict = field(default_factory=dict)  # --agent-config, validated, no secrets
     force: bool = False
 
 
@@ -91,6 +92,7 @@ def _write_run(session, request: RunRequest, settings: Settings) -> None:  # noq
             step_limit=request.step_limit, cost_limit_usd=request.cost_limit_usd,
             image_template=request.image_template,
             config={"eval_network": request.eval_network, "test_filter": request.test_filter,
+                    "agent_config": request.agent_config,
                     **settings.model_dump(exclude={"database_url", "broker_url", "bus_url"})},
         ))
         return
@@ -98,10 +100,12 @@ def _write_run(session, request: RunRequest, settings: Settings) -> None:  # noq
               "step_limit": existing.step_limit, "cost_limit": existing.cost_limit_usd,
               "image_template": existing.image_template,
               "eval_network": existing.config.get("eval_network", []),
-              "test_filter": existing.config.get("test_filter", "extended")}
+              "test_filter": existing.config.get("test_filter", "extended"),
+              "agent_config": existing.config.get("agent_config") or {}}
     asked = {"agent": request.agent, "model": request.model, "step_limit": request.step_limit,
              "cost_limit": request.cost_limit_usd, "image_template": request.image_template,
-             "eval_network": request.eval_network, "test_filter": request.test_filter}
+             "eval_network": request.eval_network, "test_filter": request.test_filter,
+             "agent_config": request.agent_config}
     changed = [f"--{key.replace('_', '-')} {stored[key]!r} (asked {asked[key]!r})"
                for key in stored if stored[key] != asked[key]]
     if changed:  # a run's jobs must all mean the same thing; resuming must not change them

@@ -1,8 +1,10 @@
 """``coopbench enqueue``: write a run's jobs to the store and publish them to Celery."""
 
+from pathlib import Path
 from typing import Annotated
 
 import typer
+import yaml
 
 from coopbench.agents import get_agent
 from coopbench.cli.common import console, settings_from
@@ -29,8 +31,19 @@ def enqueue(
     features: FeaturesOption = None,
     settings: Annotated[str, typer.Option(
         "--settings", help="Comma list of solo, coop, coop-nocomm.")] = "solo,coop,coop-nocomm",
-    agent: Annotated[str, typer.Option(help="Agent: oracle (no LLM).")] = "oracle",
-    model: Annotated[str | None, typer.Option(help="litellm model id.")] = None,
+    agent: Annotated[str, typer.Option(
+        help="Agent: mini-swe-agent (an LLM through litellm) or oracle (applies the gold "
+        "patches; no LLM).")] = "mini-swe-agent",
+    model: Annotated[str | None, typer.Option(
+        help="Any litellm model string, e.g. openai/gpt-5-mini, anthropic/claude-sonnet-4-5, "
+        "vertex_ai/gemini-3-flash-preview. Provider keys come from the workers' environment.")] = None,
+    agent_config: Annotated[Path | None, typer.Option(
+        metavar="FILE", help="YAML overriding the agent's settings (limits, prompts, "
+        "model_kwargs such as api_base or temperature, model_prices). No secrets: keys go in "
+        "the workers' environment.")] = None,
+    check_model: Annotated[bool, typer.Option(
+        help="Call the model once (a 1-token completion) before writing anything, so that a "
+        "bad key or model name stops the run before it spends.")] = True,
     step_limit: Annotated[int, typer.Option(min=0, help="LLM calls per agent (0 = off).")] = DEFAULT_STEP_LIMIT,
     cost_limit: Annotated[float, typer.Option(min=0, help="USD per agent (0 = off).")] = DEFAULT_COST_LIMIT_USD,
     image_template: Annotated[str | None, typer.Option(
@@ -52,17 +65,21 @@ def enqueue(
         raise ConfigError("--run must not be empty")
     config = settings_from(ctx)
     chosen = parse_settings(settings)
-    get_agent(agent)
+    overrides = load_agent_config(agent_config)
+    chosen_agent = get_agent(agent)
     pairs = select_pairs(dataset, subset, repo, task, features)
     if not pairs:
         raise ConfigError("the selection has no pairs; check --subset/--repo/--task/--features")
+    prepare = getattr(chosen_agent, "prepare_run", None)
+    if prepare is not None:  # the LLM agent validates its config and checks the model, last
+        prepare(model, overrides, call_model=check_model)
     tasks = {(t.repo, t.task_id): t for t in load_tasks(dataset, repo, task)}
     request = RunRequest(
         name=run, dataset=str(dataset.resolve()), pairs=pairs, tasks=tasks, settings=chosen,
         agent=agent, model=model, step_limit=step_limit, cost_limit_usd=cost_limit,
         image_template=image_template or config.image_template,
         eval_network=[p.strip() for p in eval_network.split(",") if p.strip()],
-        test_filter=test_filter.value, force=force,
+        test_filter=test_filter.value, agent_config=overrides, force=force,
     )
     report = enqueue_run(config, request)
     console.out(  # not print: a run name is not markup and the line must not wrap
@@ -70,6 +87,26 @@ def enqueue(
         f"{report.jobs_reset} reset, {report.already_finished} already finished, "
         f"{report.running} running), {report.published} published"
     )
+
+
+def load_agent_config(path: Path | None) -> dict:
+    """The ``--agent-config`` YAML as a mapping (upstream's files nest it under ``config:``)."""
+    if path is None:
+        return {}
+    try:
+        loaded = yaml.safe_load(path.read_text())
+    except OSError as error:
+        raise ConfigError(f"cannot read --agent-config {path}: {error.strerror}") from None
+    except yaml.YAMLError as error:
+        raise ConfigError(f"--agent-config {path} is not valid YAML: {error}") from None
+    if loaded is None:
+        return {}
+    if not isinstance(loaded, dict):
+        raise ConfigError(f"--agent-config {path} must be a YAML mapping of settings, "
+                          f"not a {type(loaded).__name__}")
+    if set(loaded) == {"config"} and isinstance(loaded["config"], dict):
+        return loaded["config"]
+    return loaded
 
 
 def register(app: typer.Typer) -> None:

@@ -106,12 +106,15 @@ def record_done(store: Store, claim: Claim, job_values: dict, artifacts: dict[st
         _finish_attempt(session, claim, "done", now)
 
 
-def record_failed(store: Store, claim: Claim, state: JobState, error_class: str, error: str) -> None:
+def record_failed(store: Store, claim: Claim, state: JobState, error_class: str, error: str,
+                  artifacts: dict[str, str] | None = None) -> None:
+    """The attempt failed; ``artifacts`` are what it leaves as evidence (kept with it)."""
     now = utcnow()
     try:
         with store.session() as session, session.begin():
             fenced_update(session, claim, state=state, finished_at=now, error=error)
             _finish_attempt(session, claim, state, now, error_class, error)
+            _add_artifacts(session, claim.job_id, claim.attempt_id, None, artifacts or {}, now)
             close_job_evaluations(session, claim.job_id, EvaluationState.failed_infra, error)
     except LeaseLost:
         record_abandoned(store, claim, error)

@@ -15,6 +15,8 @@ EXISTING_KEYS = {
 }
 NEW_KEYS = ("success_rate", "merge_clean", "merge_conflicts", "merge_union_resolved",
             "merge_missing_input", "merge_errors")
+ACCOUNTING_KEYS = ("messages_received", "cost_unknown_agents", "input_tokens", "output_tokens",
+                   "cache_read_tokens", "cache_write_tokens")
 
 
 def _figures(manifest: dict, setting: str, keys) -> dict:
@@ -28,7 +30,7 @@ def test_the_manifest_file_is_what_export_returns(exported):
                               "coordination_gap", "jobs"]
     assert list(manifest["settings"]) == ["solo", "coop", "coop-nocomm"]
     for figures in manifest["settings"].values():
-        assert set(figures) == EXISTING_KEYS | set(NEW_KEYS)
+        assert set(figures) == EXISTING_KEYS | set(NEW_KEYS) | set(ACCOUNTING_KEYS)
 
 
 def test_solo_figures(exported):
@@ -110,3 +112,12 @@ def test_no_coordination_gap_without_a_pair_done_in_both(store, tmp_path):
     build(store, specs, name="apart", settings=("solo", "coop"))
     manifest = export_run(store, "apart", tmp_path / "out")
     assert "coordination_gap" not in manifest
+
+
+def test_token_sums_come_from_the_agent_runs(exported):
+    manifest, _ = exported
+    assert _figures(manifest, "solo", ACCOUNTING_KEYS[2:]) == {
+        "input_tokens": 5000, "output_tokens": 800, "cache_read_tokens": 100, "cache_write_tokens": 20}
+    assert _figures(manifest, "coop", ACCOUNTING_KEYS[2:]) == {
+        "input_tokens": 2100, "output_tokens": 540, "cache_read_tokens": 50, "cache_write_tokens": 7}
+    assert manifest["settings"]["coop"]["cost_unknown_agents"] == 0

@@ -23,7 +23,8 @@ CLOSED_DATABASE_URL = "postgresql+psycopg://postgres@127.0.0.1:5499/x"
 
 
 def _enqueue_args(*extra: str, run: str = "R") -> list[str]:
-    return ["enqueue", "--dataset", str(DEMO), "--run", run, *extra]
+    """The oracle unless ``extra`` names another agent (click keeps an option's last value)."""
+    return ["enqueue", "--dataset", str(DEMO), "--run", run, "--agent", "oracle", *extra]
 
 
 def _expected_ids(run: str, settings: str = ALL_SETTINGS, **selection) -> list[str]:
