@@ -34,6 +34,9 @@ def _register_commands() -> None:
 
 def main() -> None:
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    # litellm warns on stderr about things a user cannot act on (custom prices registered);
+    # its errors still show, and ours are the one-line "error: ..." below.
+    logging.getLogger("LiteLLM").setLevel(logging.ERROR)
     _register_commands()
     try:
         app()
