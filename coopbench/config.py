@@ -59,6 +59,27 @@ class Settings(BaseSettings):
     eval_timeout_s: float = Field(
         600.0, gt=0, description="Limit on one test run during evaluation, seconds."
     )
+    sweep_interval_s: float = Field(
+        30.0, gt=0,
+        description="How often the sweeper and the workers' container cleanup run, seconds.",
+    )
+    agent_wall_s: float = Field(
+        3 * 3600.0, gt=0, description="Wall-time limit on one agent, seconds: past it the worker "
+        "stops the agent's container and records LimitsExceeded.",
+    )
+    infra_retries: int = Field(
+        3, ge=0, description="How many times a job that failed for an infrastructure reason "
+        "(Docker, Redis, database, provider down, a lost worker) is tried again before it is "
+        "failed_infra.",
+    )
+    retry_backoff_s: float = Field(
+        30.0, ge=0, description="First delay before such a retry, seconds; doubled each time "
+        "(at most 10 minutes), with +-50% jitter.",
+    )
+    visibility_timeout_s: float | None = Field(
+        None, gt=0, description="Redis broker's visibility timeout, seconds; default "
+        "job_timeout_s + 1 hour. Only lower it to test redelivery.",
+    )
 
     @property
     def resolved_bus_url(self) -> str:

@@ -21,14 +21,16 @@ log = logging.getLogger(__name__)
 
 
 def eval_input(spec: JobSpec, evaluation: Evaluation, patches: dict[int, str],
-               services: Services) -> EvalInput:
+               services: Services, token: int = 0) -> EvalInput:
+    """``token``: a standalone evaluation's claim, in its container names, so that a takeover
+    on the same engine never collides with the containers of the holder it replaced."""
     attempt = f"e{evaluation.number}"
     return EvalInput(
         repo=spec.job.repo, task_id=spec.job.task_id, setting=spec.job.setting,
         features=spec.pair, patches=patches,
         tests_patches={fid: spec.features[fid].tests_patch for fid in spec.pair},
         image=spec.image, labels=spec.labels(attempt, "eval", services.worker_name),
-        container_name=spec.container_name(attempt, "eval"),
+        container_name=spec.container_name(f"{attempt}t{token}", "eval"),
         network=spec.eval_network,
         timeout_s=services.settings.eval_timeout_s,
         test_filter=TestFilter(evaluation.test_filter),
@@ -49,7 +51,8 @@ def run_evaluation(evaluation_id: int, services: Services) -> str | None:
                 session.expunge(evaluation)
             spec = load_job_spec(store, claim.job_id)
             patches = stored_patches(store, spec, evaluation.attempt_id)
-            outcome = evaluate(services.docker, eval_input(spec, evaluation, patches, services))
+            outcome = evaluate(services.docker,
+                               eval_input(spec, evaluation, patches, services, claim.token))
             if heartbeat.lost.is_set():
                 raise LeaseLost(f"{claim.label}: lease lost while running")
             record_evaluation_done(store, claim, evaluation, outcome)

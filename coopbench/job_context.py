@@ -1,6 +1,8 @@
 """What a worker needs to run one job's stage: its host's services and the job's stored spec."""
 
+import logging
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from fnmatch import fnmatch
 from functools import cached_property
@@ -17,13 +19,27 @@ from coopbench.sandbox import docker_client
 from coopbench.store import Artifact, Job, Run, Store, TaskFeature
 from coopbench.store.engine import host_name
 
+log = logging.getLogger(__name__)
+
 
 class Services:
     """What a job needs from its host, made once per worker process."""
 
-    def __init__(self, settings: Settings, worker_name: str | None = None):
+    def __init__(self, settings: Settings, worker_name: str | None = None,
+                 publish: Callable[[str, float], None] | None = None):
         self.settings = settings
         self.worker_name = worker_name or f"{host_name()}:{os.getpid()}"
+        self._publish = publish  # (job id, countdown s): send the job's message again
+
+    def requeue(self, job_id: str, delay_s: float) -> None:
+        """Send a re-queued job's message after ``delay_s``; without a publisher (or if
+        sending fails) its ``published_at`` stays empty and the sweeper sends it."""
+        if self._publish is None:
+            return
+        try:
+            self._publish(job_id, delay_s)
+        except Exception:  # the broker is down: the sweeper will find the job
+            log.exception("job %s: could not publish its retry; the sweeper will", job_id)
 
     @cached_property
     def store(self) -> Store:

@@ -8,8 +8,13 @@ agents finished but whose evaluation could not run keeps its patches, and its ne
 goes straight to the evaluation.
 """
 
+import contextlib
+import dataclasses
 import json
 import logging
+import random
+import threading
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
@@ -25,12 +30,12 @@ from coopbench.gold_check import run_gold_merge
 from coopbench.job_context import JobSpec, Services, load_job_spec, stored_patches
 from coopbench.jobspec import Setting, assignments
 from coopbench.results import agent_run_row, result_json
-from coopbench.sandbox import open_sandbox
+from coopbench.sandbox import open_sandbox, remove_labelled
 from coopbench.secrets import redact, redact_files, redact_text
 from coopbench.store import JobState, utcnow
 from coopbench.store.claims import Claim, Heartbeat, claim_job
 from coopbench.store.results import (record_abandoned, record_agents, record_failed,
-                                     record_job_evaluated, start_evaluation)
+                                     record_job_evaluated, record_retry, start_evaluation)
 
 log = logging.getLogger(__name__)
 
@@ -44,7 +49,10 @@ def run_job(job_id: str, services: Services) -> str | None:
     if claim is None:
         log.info("job %s: not claimable (finished, or held by another worker); skipping", job_id)
         return None
-    with Heartbeat(services.store, claim, settings.lease_s) as heartbeat:
+    def stop_containers() -> None:  # the claim is gone (cancelled, or taken over): stop now
+        remove_labelled(services.docker, {"job": job_id, "worker": services.worker_name})
+
+    with Heartbeat(services.store, claim, settings.lease_s, on_lost=stop_containers) as heartbeat:
         try:
             spec = load_job_spec(services.store, job_id)
             if spec.job.setting == Setting.gold:
@@ -70,12 +78,9 @@ def run_job(job_id: str, services: Services) -> str | None:
                           redact_text(str(error)), _evidence(error))
             return JobState.failed
         except (InfraError, docker.errors.DockerException) as error:
-            record_failed(services.store, claim, JobState.failed_infra, "infra",
-                          redact_text(str(error)), _evidence(error))
-            return JobState.failed_infra
-        except BaseException as error:  # a bug, or Celery's time limit: never leave it "running"
-            message = f"{error.__class__.__name__}: {error}"
-            record_failed(services.store, claim, JobState.failed_infra, "infra", message)
+            return _infra_failure(services, claim, error)
+        except BaseException as error:  # a bug, a time limit, a worker shutting down: never
+            _infra_failure(services, claim, error)  # leave it "running"; retry if allowed
             raise
 
 
@@ -83,6 +88,24 @@ def run_job(job_id: str, services: Services) -> str | None:
 class AgentsOutcome:
     results: list[AgentResult]
     conversation: list[dict]  # conversation.json: what went over the bus (coop only)
+
+
+def _infra_failure(services: Services, claim: Claim, error: BaseException) -> str | None:
+    """Retry the job after a backoff while it has retries left; else it is failed_infra."""
+    settings = services.settings
+    message = redact_text(f"{error.__class__.__name__}: {error}")
+    if claim.attempt_number <= settings.infra_retries:
+        if not record_retry(services.store, claim, message, _evidence(error)):
+            return None  # cancelled or taken over meanwhile
+        services.requeue(claim.job_id, retry_delay_s(settings.retry_backoff_s, claim.attempt_number))
+        return JobState.queued
+    record_failed(services.store, claim, JobState.failed_infra, "infra", message, _evidence(error))
+    return JobState.failed_infra
+
+
+def retry_delay_s(base_s: float, attempt: int, cap_s: float = 600.0) -> float:
+    """Exponential backoff with +-50% jitter, so that jobs failed together do not retry together."""
+    return min(base_s * 2 ** (attempt - 1), cap_s) * random.uniform(0.5, 1.5)
 
 
 def run_agents(spec: JobSpec, claim: Claim, services: Services) -> AgentsOutcome:
@@ -114,11 +137,17 @@ def run_agents(spec: JobSpec, claim: Claim, services: Services) -> AgentsOutcome
         )
         role = assignment.agent_id
         started = utcnow()
+        wall = WallClock(services.settings.agent_wall_s)
         try:
             with open_sandbox(services.docker, spec.image, spec.container_name(attempt, role),
                               spec.labels(attempt, role, services.worker_name)) as box:
-                return agent.run(task, box)
-        except CoopbenchError:
+                with wall.watching(box.kill):
+                    result = agent.run(task, box)
+            return wall.limit_result(result) if wall.expired else result
+        except CoopbenchError as error:
+            if wall.expired:  # the container was stopped under the agent: its limit, not ours
+                return wall.limit_result(getattr(error, "partial_result", None) or AgentResult(
+                    role, assignment.feature_ids, AgentStatus.error, started, utcnow()))
             raise
         except Exception as error:  # an agent's own failure is its outcome, not ours
             log.exception("job %s: agent %s failed", spec.job.id, role)
@@ -145,6 +174,34 @@ def run_evaluation_stage(spec: JobSpec, claim: Claim, agents_attempt_id: int,
     patches = stored_patches(services.store, spec, agents_attempt_id)
     outcome = evaluate(services.docker, eval_input(spec, evaluation, patches, services))
     record_job_evaluated(services.store, claim, evaluation, outcome)
+
+
+class WallClock:
+    """An agent's wall-time limit, enforced from outside: past it the container is stopped,
+    so whatever the agent is doing fails at once, and the outcome is LimitsExceeded."""
+
+    def __init__(self, limit_s: float):
+        self.limit_s = limit_s
+        self.expired = False
+
+    @contextlib.contextmanager
+    def watching(self, stop: Callable[[], None]):  # noqa: ANN201
+        def expire() -> None:
+            self.expired = True
+            stop()
+
+        timer = threading.Timer(self.limit_s, expire)
+        timer.daemon = True
+        timer.start()
+        try:
+            yield
+        finally:
+            timer.cancel()
+
+    def limit_result(self, result: AgentResult) -> AgentResult:
+        return dataclasses.replace(
+            result, status=AgentStatus.limits_exceeded,
+            error=f"wall-time limit of {self.limit_s:g} s reached; the container was stopped")
 
 
 def _record_agents(services: Services, spec: JobSpec, claim: Claim, outcome: AgentsOutcome) -> None:

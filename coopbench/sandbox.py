@@ -179,3 +179,12 @@ def remove_container(container: Container) -> None:
         pass
     except docker.errors.APIError:
         log.exception("could not remove container %s", container.id[:12])
+
+
+def remove_labelled(client: docker.DockerClient, labels: dict[str, str]) -> int:
+    """Remove every container (any state) carrying all ``labels``; how many were removed."""
+    filters = {"label": [f"{LABEL_PREFIX}{key}={value}" for key, value in labels.items()]}
+    containers = client.containers.list(all=True, filters=filters)
+    for container in containers:
+        remove_container(container)
+    return len(containers)

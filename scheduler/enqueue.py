@@ -36,6 +36,7 @@ class RunRequest:
     eval_network: list[str] = field(default_factory=list)  # <repo>/<task_id> glob patterns
     test_filter: str = "extended"  # which test-file filter evaluation applies to patches
     agent_config: dict = field(default_factory=dict)  # --agent-config, validated, no secrets
+    cost_cap_usd: float | None = None  # None: keep the run's (no cap for a new run); 0: no cap
     force: bool = False
 
 
@@ -90,7 +91,7 @@ def _write_run(session, request: RunRequest, settings: Settings) -> None:  # noq
             name=request.name, created_at=utcnow(), dataset=request.dataset, agent=request.agent,
             model=request.model, settings=[s.value for s in request.settings],
             step_limit=request.step_limit, cost_limit_usd=request.cost_limit_usd,
-            image_template=request.image_template,
+            image_template=request.image_template, cost_cap_usd=request.cost_cap_usd or None,
             config={"eval_network": request.eval_network, "test_filter": request.test_filter,
                     "agent_config": request.agent_config,
                     **settings.model_dump(exclude={"database_url", "broker_url", "bus_url"})},
@@ -113,6 +114,8 @@ def _write_run(session, request: RunRequest, settings: Settings) -> None:  # noq
             f"run {request.name!r} already exists with {', '.join(changed)}; "
             "resume it with the same options, or choose another --run name"
         )
+    if request.cost_cap_usd is not None:  # raising (or lifting) the cap is how a run goes on
+        existing.cost_cap_usd = request.cost_cap_usd or None
     added = [s.value for s in request.settings if s.value not in existing.settings]
     existing.settings = existing.settings + added  # a new list: JSON columns track assignment
 

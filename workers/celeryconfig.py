@@ -16,11 +16,18 @@ HARD_LIMIT_MARGIN_S = 120
 
 
 def celery_config(settings: Settings) -> dict:
-    visibility_timeout_s = int(settings.job_timeout_s + VISIBILITY_MARGIN_S)
+    visibility_timeout_s = int(settings.visibility_timeout_s
+                               or settings.job_timeout_s + VISIBILITY_MARGIN_S)
+    transport = {"visibility_timeout": visibility_timeout_s}
+    if settings.visibility_timeout_s:
+        # kombu scans for overdue messages every 10 x 10 s by default; a short timeout (a
+        # redelivery test) needs a scan that often too.
+        transport.update(unacked_restore_interval=max(1, visibility_timeout_s // 2),
+                         unacked_restore_throttle=1)
     return {
         "broker_url": settings.broker_url,
         # Set on the producer and the consumer alike: the timeout is read from both sides.
-        "broker_transport_options": {"visibility_timeout": visibility_timeout_s},
+        "broker_transport_options": transport,
         # Keep retrying a lost broker, at start-up too: workers outlive Redis restarts.
         "broker_connection_retry_on_startup": True,
         "broker_connection_max_retries": None,
@@ -30,8 +37,9 @@ def celery_config(settings: Settings) -> dict:
         "task_reject_on_worker_lost": True,
         # One message at a time per process: a long job must not hold others behind it.
         "worker_prefetch_multiplier": 1,
-        # On losing the broker connection, a late-ack job would be redelivered; stop ours too.
-        "worker_cancel_long_running_tasks_on_connection_loss": True,
+        # A broker blip must not kill hour-long jobs: they go on and commit to the store; the
+        # ack may fail, and a redelivery then finds the job done (the claim).
+        "worker_cancel_long_running_tasks_on_connection_loss": False,
         "task_soft_time_limit": int(settings.job_timeout_s),
         "task_time_limit": int(settings.job_timeout_s + HARD_LIMIT_MARGIN_S),
         # Results live in the SQL store; Celery keeps none.

@@ -4,10 +4,13 @@ import logging
 import os
 
 from celery import signals
+from sqlalchemy import update
 
 from coopbench.config import load_settings
 from coopbench.eval_stage import run_evaluation
 from coopbench.runner import Services, run_job
+from coopbench.store import Job, utcnow
+from scheduler.publish import RUN_JOB_TASK
 from workers.celery_app import app
 
 log = logging.getLogger(__name__)
@@ -19,8 +22,19 @@ def services(hostname: str) -> Services:
     """One per process, made after the fork: Docker and database connections don't survive it."""
     global _services
     if _services is None:
-        _services = Services(load_settings(), worker_name=f"{hostname}:{os.getpid()}")
+        _services = Services(load_settings(), worker_name=f"{hostname}:{os.getpid()}",
+                             publish=_publish_retry)
     return _services
+
+
+def _publish_retry(job_id: str, delay_s: float) -> None:
+    """A job re-queued after an infrastructure failure: its message again, after a backoff."""
+    settings = _services.settings
+    app.send_task(RUN_JOB_TASK, args=[job_id], task_id=job_id, queue=settings.queue,
+                  countdown=delay_s)
+    with _services.store.session() as session, session.begin():
+        session.execute(update(Job).where(Job.id == job_id).values(published_at=utcnow()))
+    log.info("job %s: retry published, in %.0f s", job_id, delay_s)
 
 
 @signals.worker_process_init.connect

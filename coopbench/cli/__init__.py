@@ -23,12 +23,13 @@ app = typer.Typer(
 
 def _register_commands() -> None:
     # Imported here so that `import coopbench.cli` stays cheap and side-effect free.
-    from coopbench.cli import (db, demo, enqueue, evaluate, export, gold_check, images,
-                               settings_cmd, tasks)
+    from coopbench.cli import (control, db, demo, enqueue, evaluate, export, gold_check, images,
+                               settings_cmd, sweep, tasks)
     from coopbench.cli.common import global_options
 
     app.callback()(global_options)
-    for module in (tasks, enqueue, evaluate, gold_check, export, demo, images, db, settings_cmd):
+    for module in (tasks, enqueue, evaluate, gold_check, control, export, demo, images, db,
+                   settings_cmd, sweep):
         module.register(app)
 
 

@@ -56,6 +56,9 @@ def enqueue(
     test_filter: Annotated[TestFilter, typer.Option(
         help="Test files dropped from agents' patches before evaluation: extended (also Go, "
         "TS/JS, Rust) or upstream (CooperBench's, to reproduce old scores).")] = TestFilter.extended,
+    cost_cap: Annotated[float | None, typer.Option(
+        min=0, help="Stop starting new jobs once the run has spent this many USD (0: no cap). "
+        "Given again on a resumed run, it replaces the cap.")] = None,
     force: Annotated[bool, typer.Option(help="Re-run jobs that already finished.")] = False,
 ) -> None:
     """Enqueue one job per (pair, setting). Re-enqueueing adds only what is missing."""
@@ -79,7 +82,8 @@ def enqueue(
         agent=agent, model=model, step_limit=step_limit, cost_limit_usd=cost_limit,
         image_template=image_template or config.image_template,
         eval_network=[p.strip() for p in eval_network.split(",") if p.strip()],
-        test_filter=test_filter.value, agent_config=overrides, force=force,
+        test_filter=test_filter.value, agent_config=overrides, cost_cap_usd=cost_cap,
+        force=force,
     )
     report = enqueue_run(config, request)
     console.out(  # not print: a run name is not markup and the line must not wrap

@@ -9,14 +9,15 @@ whose lease was taken over, matches no row and changes nothing.
 
 import logging
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import and_, func, or_, select, update
 
 from coopbench.errors import LeaseLost
-from coopbench.store.engine import Store, host_name, utcnow
-from coopbench.store.models import Attempt, Evaluation, EvaluationState, Job, JobState
+from coopbench.store.engine import Store, host_name, retry_on_disconnect, utcnow
+from coopbench.store.models import Attempt, Evaluation, EvaluationState, Job, JobState, Run
 
 log = logging.getLogger(__name__)
 
@@ -37,14 +38,24 @@ class Claim:
         return renew_lease(store, self, lease_s)
 
 
+@retry_on_disconnect
 def claim_job(store: Store, job_id: str, worker: str, lease_s: float) -> Claim | None:
-    """Take the job if nobody holds it; None if it is finished, taken, or unknown."""
+    """Take the job if nobody holds it; None if it is finished, taken, or unknown.
+
+    A job of a run whose spent cost has reached its cost cap is not started: it is
+    cancelled instead (``coopbench retry`` puts it back once the cap is raised).
+    """
     now = utcnow()
     claimable = or_(
         Job.state == JobState.queued,
         and_(Job.state == JobState.running, Job.lease_expires_at < now),
     )
     with store.session() as session, session.begin():
+        over_cap = _over_cost_cap(session, job_id)
+        if over_cap:
+            session.execute(update(Job).where(Job.id == job_id, Job.state == JobState.queued)
+                            .values(state=JobState.cancelled, finished_at=now, error=over_cap))
+            return None
         taken = session.execute(
             update(Job)
             .where(Job.id == job_id, claimable)
@@ -76,6 +87,21 @@ def claim_job(store: Store, job_id: str, worker: str, lease_s: float) -> Claim |
         session.add(attempt)
         session.flush()
         return Claim(job_id, token, attempt.id, number, worker)
+
+
+def _over_cost_cap(session, job_id: str) -> str | None:  # noqa: ANN001
+    """Why the job's run may not start another job (its cost cap is spent), or None."""
+    run_name, cap = session.execute(
+        select(Run.name, Run.cost_cap_usd).join(Job, Job.run_name == Run.name)
+        .where(Job.id == job_id)
+    ).one_or_none() or (None, None)
+    if not cap:
+        return None
+    spent = session.scalar(select(func.coalesce(func.sum(Job.cost_usd), 0.0))
+                           .where(Job.run_name == run_name)) or 0.0
+    if spent < cap:
+        return None
+    return f"run cost cap reached: ${spent:.2f} spent of ${cap:.2f}"
 
 
 def close_job_evaluations(session, job_id: str, state: str, error: str) -> None:  # noqa: ANN001
@@ -142,6 +168,7 @@ class EvaluationClaim:
             return renewed.rowcount == 1
 
 
+@retry_on_disconnect
 def claim_evaluation(store: Store, evaluation_id: int, worker: str,
                      lease_s: float) -> EvaluationClaim | None:
     """Take a queued evaluation (or one whose holder's lease expired); None otherwise."""
@@ -185,8 +212,10 @@ class Heartbeat:
     ``lost`` is set when a renewal finds the claim gone; the job runner checks it.
     """
 
-    def __init__(self, store: Store, claim: Claim, lease_s: float):
+    def __init__(self, store: Store, claim: Claim, lease_s: float,
+                 on_lost: Callable[[], None] | None = None):
         self.store, self.claim, self.lease_s = store, claim, lease_s
+        self.on_lost = on_lost  # e.g. stop the job's containers at once (a cancel, a takeover)
         self.lost = threading.Event()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._beat, name=f"heartbeat-{claim.job_id[:8]}",
@@ -200,12 +229,20 @@ class Heartbeat:
         self._stop.set()
         self._thread.join()
 
+    def _call_on_lost(self) -> None:
+        try:
+            if self.on_lost is not None:
+                self.on_lost()
+        except Exception:  # stopping containers is best effort; the cleanup sweeps the rest
+            log.exception("%s: stopping after the lease was lost failed", self.claim.label)
+
     def _beat(self) -> None:
         while not self._stop.wait(self.lease_s / 3):
             try:
                 if not self.claim.renew(self.store, self.lease_s):
                     log.warning("%s: lease lost", self.claim.label)
                     self.lost.set()
+                    self._call_on_lost()
                     return
             except Exception:  # a database blip: keep trying until the lease runs out
                 log.exception("%s: heartbeat failed", self.claim.label)

@@ -1,7 +1,10 @@
 """Connecting to the store: SQLite (WAL) on one host, PostgreSQL on many, same code."""
 
+import functools
 import logging
+import random
 import socket
+import time
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -11,7 +14,7 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import DBAPIError, OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from coopbench.errors import ConfigError, StoreUnavailable
@@ -21,6 +24,29 @@ log = logging.getLogger(__name__)
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 SQLITE_BUSY_TIMEOUT_MS = 30_000  # several local workers write at once; wait, don't fail
 PG_MIGRATION_LOCK_ID = 0x0C00_BE4C  # advisory lock: two hosts starting at once migrate once
+# A database restart takes seconds; a write that fails meanwhile is tried again for about a
+# minute before the failure is the job's (an infrastructure error, retried later).
+WRITE_RETRY_DELAYS_S = (0.5, 1, 2, 4, 8, 15, 30)
+
+
+def retry_on_disconnect(write):  # noqa: ANN001, ANN201
+    """Run ``write`` again when the database connection failed (a restart, a network blip,
+    SQLite busy past its timeout). Each write is one transaction, so a retry redoes all of
+    it; fenced writes stay correct, since a retry of one that did commit finds it done."""
+    @functools.wraps(write)
+    def retrying(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
+        for delay in WRITE_RETRY_DELAYS_S:
+            try:
+                return write(*args, **kwargs)
+            except (OperationalError, DBAPIError) as error:
+                if isinstance(error, DBAPIError) and not (
+                        isinstance(error, OperationalError) or error.connection_invalidated):
+                    raise  # a real error (constraint, syntax), not a lost connection
+                log.warning("%s: database unavailable (%s); retrying in %.1f s",
+                            write.__name__, str(error).splitlines()[0], delay)
+                time.sleep(delay * random.uniform(0.8, 1.2))
+        return write(*args, **kwargs)
+    return retrying
 
 
 def utcnow() -> datetime:

@@ -19,9 +19,10 @@ class JobState(enum.StrEnum):
     done = "done"  # agents ran and were evaluated (whatever the score)
     failed = "failed"  # a configuration error: retrying cannot help
     failed_infra = "failed_infra"  # infrastructure kept failing
+    cancelled = "cancelled"  # `coopbench cancel`, or the run's cost cap was reached
 
 
-FINISHED_STATES = (JobState.done, JobState.failed, JobState.failed_infra)
+FINISHED_STATES = (JobState.done, JobState.failed, JobState.failed_infra, JobState.cancelled)
 
 
 class Base(DeclarativeBase):
@@ -41,6 +42,8 @@ class Run(Base):
     cost_limit_usd: Mapped[float]
     image_template: Mapped[str] = mapped_column(String(300))
     config: Mapped[dict]  # the resolved configuration the run was enqueued with
+    cost_cap_usd: Mapped[float | None] = mapped_column(Float)  # no new job starts past it
+    cancelled_at: Mapped[datetime | None]
 
     jobs: Mapped[list["Job"]] = relationship(back_populates="run")
 
@@ -152,6 +155,7 @@ class EvaluationState(enum.StrEnum):
     done = "done"  # evaluated (its outcome may be an upstream evaluation error, see ``error``)
     failed_infra = "failed_infra"  # the evaluation itself could not run
     abandoned = "abandoned"  # its claim was taken over
+    cancelled = "cancelled"  # `coopbench cancel`
 
 
 class Evaluation(Base):

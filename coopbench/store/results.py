@@ -17,13 +17,14 @@ from coopbench.errors import LeaseLost
 from coopbench.evaluation import EvalOutcome
 from coopbench.store.claims import (Claim, EvaluationClaim, close_job_evaluations,
                                     fenced_evaluation_update, fenced_update)
-from coopbench.store.engine import Store, host_name, utcnow
+from coopbench.store.engine import Store, host_name, retry_on_disconnect, utcnow
 from coopbench.store.models import (AgentRun, Artifact, Attempt, Evaluation, EvaluationState, Job,
                                     JobState)
 
 log = logging.getLogger(__name__)
 
 
+@retry_on_disconnect
 def record_agents(store: Store, claim: Claim, job_values: dict, agent_runs: list[AgentRun],
                   artifacts: dict[str, str]) -> None:
     """The agents' stage is over: keep its outcome; the job goes on (still running)."""
@@ -37,6 +38,7 @@ def record_agents(store: Store, claim: Claim, job_values: dict, agent_runs: list
         _add_artifacts(session, claim.job_id, claim.attempt_id, None, artifacts, now)
 
 
+@retry_on_disconnect
 def start_evaluation(store: Store, claim: Claim, agents_attempt_id: int, test_filter: str) -> Evaluation:
     """The evaluation row of a job's own evaluation stage, under the job's claim."""
     now = utcnow()
@@ -58,6 +60,7 @@ def next_evaluation_number(session, job_id: str) -> int:  # noqa: ANN001
     return (latest or 0) + 1
 
 
+@retry_on_disconnect
 def record_job_evaluated(store: Store, claim: Claim, evaluation: Evaluation,
                          outcome: EvalOutcome) -> None:
     """The job's evaluation stage is over, and with it the job."""
@@ -71,6 +74,7 @@ def record_job_evaluated(store: Store, claim: Claim, evaluation: Evaluation,
         _finish_attempt(session, claim, "done", now)
 
 
+@retry_on_disconnect
 def record_evaluation_done(store: Store, claim: EvaluationClaim, evaluation: Evaluation,
                            outcome: EvalOutcome) -> None:
     """A standalone evaluation is over: it becomes the job's current evaluation."""
@@ -88,6 +92,7 @@ def record_evaluation_done(store: Store, claim: EvaluationClaim, evaluation: Eva
         )
 
 
+@retry_on_disconnect
 def record_evaluation_failed(store: Store, claim: EvaluationClaim, error: str) -> None:
     try:
         with store.session() as session, session.begin():
@@ -97,6 +102,7 @@ def record_evaluation_failed(store: Store, claim: EvaluationClaim, error: str) -
         log.warning("%s: failed after its claim was taken over: %s", claim.label, error)
 
 
+@retry_on_disconnect
 def record_done(store: Store, claim: Claim, job_values: dict, artifacts: dict[str, str]) -> None:
     """A one-stage job (the gold check) is over."""
     now = utcnow()
@@ -106,6 +112,7 @@ def record_done(store: Store, claim: Claim, job_values: dict, artifacts: dict[st
         _finish_attempt(session, claim, "done", now)
 
 
+@retry_on_disconnect
 def record_failed(store: Store, claim: Claim, state: JobState, error_class: str, error: str,
                   artifacts: dict[str, str] | None = None) -> None:
     """The attempt failed; ``artifacts`` are what it leaves as evidence (kept with it)."""
@@ -120,6 +127,26 @@ def record_failed(store: Store, claim: Claim, state: JobState, error_class: str,
         record_abandoned(store, claim, error)
 
 
+@retry_on_disconnect
+def record_retry(store: Store, claim: Claim, error: str,
+                 artifacts: dict[str, str] | None = None) -> bool:
+    """The attempt failed for an infrastructure reason and the job has retries left: it goes
+    back to queued (its message not yet sent), the failed attempt kept with its evidence.
+    False if the claim was gone (cancelled, taken over): nothing to re-queue then."""
+    now = utcnow()
+    try:
+        with store.session() as session, session.begin():
+            fenced_update(session, claim, state=JobState.queued, published_at=None, error=error)
+            _finish_attempt(session, claim, JobState.failed_infra, now, "infra", error)
+            _add_artifacts(session, claim.job_id, claim.attempt_id, None, artifacts or {}, now)
+            close_job_evaluations(session, claim.job_id, EvaluationState.failed_infra, error)
+        return True
+    except LeaseLost:
+        record_abandoned(store, claim, error)
+        return False
+
+
+@retry_on_disconnect
 def record_abandoned(store: Store, claim: Claim, reason: str) -> None:
     """Our claim was taken over: close our attempt, leave the job to its new holder."""
     with store.session() as session, session.begin():

@@ -1,8 +1,10 @@
 """Settings resolution: flag > environment > config file > default."""
 
+from pathlib import Path
+
 import pytest
 
-from coopbench.config import load_settings
+from coopbench.config import load_settings, settings_table
 from coopbench.errors import ConfigError
 
 
@@ -38,3 +40,10 @@ def test_missing_config_file_is_an_error(tmp_path, monkeypatch):
     monkeypatch.setenv("COOPBENCH_CONFIG", str(tmp_path / "nope.toml"))
     with pytest.raises(ConfigError, match="nope.toml"):
         load_settings()
+
+
+def test_the_readme_documents_every_setting():
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    missing = [f"{name} ({variable})" for name, variable, _ in settings_table()
+               if f"| `{name}` | `{variable}` |" not in readme]
+    assert missing == [], "settings missing from the README's table"
