@@ -39,11 +39,16 @@ class RunRequest:
     cost_cap_usd: float | None = None  # None: keep the run's (no cap for a new run); 0: no cap
     force: bool = False
 
-
     def jobs(self) -> list[tuple[Pair, Setting, str]]:
         """(pair, setting, job id) in publish order: pair-major, so a pair's settings interleave."""
         return [(pair, setting, job_id(self.name, pair.repo, pair.task_id, pair.features, setting))
                 for pair in self.pairs for setting in self.settings]
+
+    def labels(self) -> dict[str, str]:
+        """How each job reads in Flower: run, setting and pair."""
+        return {jid: f"{self.name} {setting} {pair.repo}/{pair.task_id} "
+                     f"f{','.join(map(str, pair.features))}"
+                for pair, setting, jid in self.jobs()}
 
 
 @dataclass
@@ -70,7 +75,7 @@ def enqueue_run(settings: Settings, request: RunRequest) -> EnqueueReport:
         _write_task_snapshot(session, request)
         _write_jobs(session, request, report)
     try:
-        published = publisher.publish(_unpublished_job_ids(store, request))
+        published = publisher.publish(_unpublished_job_ids(store, request), request.labels())
     except BrokerUnavailable as error:
         _mark_published(store, error.sent)  # so that the next enqueue sends only the rest
         raise

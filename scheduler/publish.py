@@ -31,22 +31,29 @@ class Publisher:
                 "Check COOPBENCH_BROKER_URL / --broker-url."
             ) from None
 
-    def publish(self, job_ids: list[str]) -> list[str]:
-        """One message per job, the job id as the Celery task id; returns those sent."""
-        return self.send(RUN_JOB_TASK, [(jid, jid) for jid in job_ids], "enqueue")
+    def publish(self, job_ids: list[str], labels: dict[str, str] | None = None) -> list[str]:
+        """One message per job, the job id as the Celery task id; returns those sent.
+
+        ``labels`` (job id -> e.g. "run coop ledger_task/0 f1,f2") is what Flower shows as the
+        task's arguments, so a person can tell the jobs apart there."""
+        return self.send(RUN_JOB_TASK, [(jid, jid) for jid in job_ids], "enqueue", labels)
 
     def publish_evaluations(self, evaluations: list[tuple[str, int]]) -> list[int]:
         """One message per (Celery task id, evaluation id); returns the evaluation ids sent."""
         return self.send(EVALUATE_TASK, evaluations, "evaluate")
 
-    def send(self, task: str, calls: list[tuple[str, object]], command: str) -> list:
+    def send(self, task: str, calls: list[tuple[str, object]], command: str,
+             labels: dict[str, str] | None = None) -> list:
         """Send ``task(argument)`` with each (task id, argument); returns the arguments sent."""
         sent: list = []
+        labels = labels or {}
         try:
             with self.app.producer_or_acquire() as producer:
                 for task_id, argument in calls:
+                    shown = labels.get(task_id)
                     self.app.send_task(task, args=[argument], task_id=task_id,
-                                       queue=self.settings.queue, producer=producer)
+                                       queue=self.settings.queue, producer=producer,
+                                       argsrepr=repr([argument, shown]) if shown else None)
                     sent.append(argument)
         except (OperationalError, OSError) as error:
             log.error("publishing stopped after %d of %d messages: %s", len(sent), len(calls), error)
