@@ -56,6 +56,20 @@ class Settings(BaseSettings):
         "the broker's visibility timeout is set above it.",
     )
     queue: str = Field("coopbench", description="Celery queue the jobs are published on.")
+    concurrency: int = Field(
+        2, ge=1, description="Jobs one worker process runs at once (Celery's --concurrency, "
+        "which wins when given).",
+    )
+    max_containers: int = Field(
+        0, ge=0, description="Containers coopbench runs at once on one Docker engine, over all "
+        "its workers (0 = no limit); a job waits for a free slot.",
+    )
+    container_memory: str | None = Field(
+        None, description="Memory limit of each task container, Docker syntax (e.g. 4g).",
+    )
+    container_cpus: float | None = Field(
+        None, gt=0, description="CPUs of each task container (e.g. 2 or 0.5).",
+    )
     eval_timeout_s: float = Field(
         600.0, gt=0, description="Limit on one test run during evaluation, seconds."
     )

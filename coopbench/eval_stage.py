@@ -34,6 +34,7 @@ def eval_input(spec: JobSpec, evaluation: Evaluation, patches: dict[int, str],
         network=spec.eval_network,
         timeout_s=services.settings.eval_timeout_s,
         test_filter=TestFilter(evaluation.test_filter),
+        limits=services.sandbox_limits,
     )
 
 

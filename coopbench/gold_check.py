@@ -32,7 +32,8 @@ def run_gold_merge(spec: JobSpec, claim: Claim, services: Services) -> None:
     test_filter = TestFilter(spec.run.config.get("test_filter", TestFilter.extended))
     attempt = str(claim.attempt_number)
     with open_sandbox(services.docker, spec.image, spec.container_name(attempt, "gold"),
-                      spec.labels(attempt, "gold", services.worker_name)) as box:
+                      spec.labels(attempt, "gold", services.worker_name),
+                      limits=services.sandbox_limits) as box:
         box.put_files(PATCH_DIR, {
             "patch1.patch": prepare(spec.features[low].gold_patch, test_filter),
             "patch2.patch": prepare(spec.features[high].gold_patch, test_filter),

@@ -13,6 +13,7 @@ from sqlalchemy import select
 
 from coopbench.config import Settings
 from coopbench.errors import ConfigError
+from coopbench.host_limits import ContainerSlots, SandboxLimits
 from coopbench.images import image_name
 from coopbench.jobspec import assignments
 from coopbench.sandbox import docker_client
@@ -48,6 +49,17 @@ class Services:
     @cached_property
     def docker(self) -> docker.DockerClient:
         return docker_client()
+
+    @cached_property
+    def sandbox_limits(self) -> SandboxLimits:
+        """This host's limits on task containers (memory, CPUs, how many at once)."""
+        settings = self.settings
+        slots = None
+        if settings.max_containers:
+            engine = self.docker.info()["ID"]  # shared by every worker on this engine
+            slots = ContainerSlots(self.bus_redis, engine, settings.max_containers,
+                                   hold_s=settings.job_timeout_s)
+        return SandboxLimits(settings.container_memory, settings.container_cpus, slots)
 
     @cached_property
     def bus_redis(self) -> redis.Redis:

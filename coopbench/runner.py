@@ -140,7 +140,8 @@ def run_agents(spec: JobSpec, claim: Claim, services: Services) -> AgentsOutcome
         wall = WallClock(services.settings.agent_wall_s)
         try:
             with open_sandbox(services.docker, spec.image, spec.container_name(attempt, role),
-                              spec.labels(attempt, role, services.worker_name)) as box:
+                              spec.labels(attempt, role, services.worker_name),
+                              limits=services.sandbox_limits) as box:
                 with wall.watching(box.kill):
                     result = agent.run(task, box)
             return wall.limit_result(result) if wall.expired else result

@@ -19,6 +19,7 @@ import docker.errors
 from docker.models.containers import Container
 
 from coopbench.errors import ConfigError, SandboxError
+from coopbench.host_limits import NO_LIMITS, SandboxLimits
 
 log = logging.getLogger(__name__)
 
@@ -142,8 +143,25 @@ def open_sandbox(
     name: str,
     labels: dict[str, str],
     network: bool = False,
+    limits: SandboxLimits = NO_LIMITS,
 ) -> Iterator[Sandbox]:
-    """Start a container from ``image`` that idles until removed, and remove it afterwards."""
+    """Start a container from ``image`` that idles until removed, and remove it afterwards.
+
+    With ``limits``: its memory and CPUs are capped, and it waits for a container slot of
+    this Docker engine first."""
+    if limits.slots is not None:
+        limits.slots.acquire(name)
+    try:
+        with _started(client, image, name, labels, network, limits) as box:
+            yield box
+    finally:
+        if limits.slots is not None:
+            limits.slots.release(name)
+
+
+@contextmanager
+def _started(client: docker.DockerClient, image: str, name: str, labels: dict[str, str],
+             network: bool, limits: SandboxLimits) -> Iterator[Sandbox]:
     try:
         # create + start, not run: run would try to pull a missing image from a registry.
         container = client.containers.create(
@@ -155,6 +173,7 @@ def open_sandbox(
             network_mode=None if network else "none",
             working_dir=WORKDIR,
             pids_limit=PIDS_LIMIT,
+            **limits.create_kwargs(),
         )
     except docker.errors.ImageNotFound:
         raise ConfigError(

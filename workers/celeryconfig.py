@@ -37,6 +37,8 @@ def celery_config(settings: Settings) -> dict:
         "task_reject_on_worker_lost": True,
         # One message at a time per process: a long job must not hold others behind it.
         "worker_prefetch_multiplier": 1,
+        # Jobs per worker process at once; `celery worker --concurrency` overrides it.
+        "worker_concurrency": settings.concurrency,
         # A broker blip must not kill hour-long jobs: they go on and commit to the store; the
         # ack may fail, and a redelivery then finds the job done (the claim).
         "worker_cancel_long_running_tasks_on_connection_loss": False,

@@ -1,4 +1,5 @@
-"""Housekeeping in a worker's main process: the container cleanup (``coopbench.cleanup``).
+"""Housekeeping in a worker's main process: the container cleanup (``coopbench.cleanup``)
+and the worker's presence in the store (``coopbench.presence``: host, capacity, last seen).
 
 It starts when the worker is ready (``worker_ready`` is sent in the main process, after the
 pool has started), runs at once, so that a host restarted after a crash is cleaned before
@@ -12,21 +13,28 @@ from celery import signals
 
 from coopbench.cleanup import PeriodicCleanup
 from coopbench.config import load_settings
+from coopbench.presence import Presence
 
 log = logging.getLogger(__name__)
 
 _cleanup: PeriodicCleanup | None = None
+_presence: Presence | None = None
 
 
 @signals.worker_ready.connect
-def _start_cleanup(**_: object) -> None:
-    global _cleanup
+def _start_cleanup(sender=None, **_: object) -> None:  # noqa: ANN001
+    global _cleanup, _presence
     settings = load_settings()
     _cleanup = PeriodicCleanup(settings).start()
     log.info("container cleanup every %.0f s", settings.sweep_interval_s)
+    if sender is not None:
+        queues = sorted(q.name for q in sender.task_consumer.queues) if sender.task_consumer else []
+        concurrency = sender.pool.num_processes if sender.pool else settings.concurrency
+        _presence = Presence(settings, sender.hostname, concurrency, queues).start()
 
 
 @signals.worker_shutdown.connect
 def _stop_cleanup(**_: object) -> None:
-    if _cleanup is not None:
-        _cleanup.stop()
+    for housekeeper in (_cleanup, _presence):
+        if housekeeper is not None:
+            housekeeper.stop()

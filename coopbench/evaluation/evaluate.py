@@ -16,6 +16,7 @@ import docker
 from coopbench.evaluation.counting import count_tests
 from coopbench.evaluation.patches import TestFilter, prepare
 from coopbench.evaluation.scripts import MERGE, PATCH_DIR, RUN_TESTS
+from coopbench.host_limits import NO_LIMITS, SandboxLimits
 from coopbench.sandbox import open_sandbox
 from coopbench.store.engine import utcnow
 
@@ -39,6 +40,7 @@ class EvalInput:
     network: bool = False
     timeout_s: float = 600.0
     test_filter: TestFilter = TestFilter.extended
+    limits: SandboxLimits = NO_LIMITS
 
 
 @dataclass
@@ -83,7 +85,8 @@ def _evaluate_solo(client: docker.DockerClient, spec: EvalInput) -> EvalOutcome:
 
 def _evaluate_coop(client: docker.DockerClient, spec: EvalInput) -> EvalOutcome:
     a, b = spec.features
-    with open_sandbox(client, spec.image, f"{spec.container_name}-merge", spec.labels) as box:
+    with open_sandbox(client, spec.image, f"{spec.container_name}-merge", spec.labels,
+                      limits=spec.limits) as box:
         box.put_files(PATCH_DIR, {
             "patch1.patch": prepare(spec.patches[a], spec.test_filter),
             "patch2.patch": prepare(spec.patches[b], spec.test_filter),
@@ -122,7 +125,7 @@ def _run_tests(client: docker.DockerClient, spec: EvalInput, index: int, feature
                patch: str) -> dict:
     """One feature's hidden tests on ``patch``, in a fresh container, killed past the limit."""
     name = f"{spec.container_name}-test{index}"
-    with open_sandbox(client, spec.image, name, spec.labels, spec.network) as box:
+    with open_sandbox(client, spec.image, name, spec.labels, spec.network, spec.limits) as box:
         box.put_files(PATCH_DIR, {"patch.patch": patch,
                                   "tests.patch": spec.tests_patches[feature_id]})
         base_sha = box.exec("git rev-parse HEAD", timeout_s=60).output.strip()

@@ -2,7 +2,7 @@
 
 from coopbench.store.engine import Store, utcnow
 from coopbench.store.models import (AgentRun, Artifact, Attempt, Evaluation, EvaluationState, Job,
-                                    JobState, Run, TaskFeature)
+                                    JobState, Run, TaskFeature, Worker)
 
 __all__ = ["AgentRun", "Artifact", "Attempt", "Evaluation", "EvaluationState", "Job", "JobState",
-           "Run", "Store", "TaskFeature", "utcnow"]
+           "Run", "Store", "TaskFeature", "Worker", "utcnow"]

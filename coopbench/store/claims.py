@@ -63,6 +63,7 @@ def claim_job(store: Store, job_id: str, worker: str, lease_s: float) -> Claim |
                 state=JobState.running,
                 lease_owner=worker,
                 lease_expires_at=now + timedelta(seconds=lease_s),
+                heartbeat_at=now,
                 fencing_token=Job.fencing_token + 1,
                 attempts=Job.attempts + 1,
                 started_at=now,
@@ -122,7 +123,7 @@ def renew_lease(store: Store, claim: Claim, lease_s: float) -> bool:
             update(Job)
             .where(Job.id == claim.job_id, Job.fencing_token == claim.token,
                    Job.state == JobState.running)
-            .values(lease_expires_at=utcnow() + timedelta(seconds=lease_s))
+            .values(lease_expires_at=utcnow() + timedelta(seconds=lease_s), heartbeat_at=utcnow())
         )
         return renewed.rowcount == 1
 

@@ -78,6 +78,7 @@ class Job(Base):
     fencing_token: Mapped[int] = mapped_column(default=0)
     lease_owner: Mapped[str | None] = mapped_column(String(300))
     lease_expires_at: Mapped[datetime | None]
+    heartbeat_at: Mapped[datetime | None]  # the holder's last sign of life
     attempts: Mapped[int] = mapped_column(default=0)
     enqueued_at: Mapped[datetime]
     published_at: Mapped[datetime | None]
@@ -198,6 +199,20 @@ class Evaluation(Base):
         if self.started_at is None or self.finished_at is None:
             return None
         return (self.finished_at - self.started_at).total_seconds()
+
+
+class Worker(Base):
+    """A worker process as it reported itself: host, capacity, limits, last sign of life."""
+
+    __tablename__ = "workers"
+
+    name: Mapped[str] = mapped_column(String(300), primary_key=True)  # Celery's node name
+    host: Mapped[str] = mapped_column(String(255))
+    concurrency: Mapped[int]
+    queues: Mapped[list]
+    limits: Mapped[dict]  # max containers, memory and CPUs per container
+    started_at: Mapped[datetime]
+    last_seen: Mapped[datetime]
 
 
 class Artifact(Base):

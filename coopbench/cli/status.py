@@ -1,0 +1,112 @@
+"""``coopbench status --run NAME [--watch] [--json]``: a run as the store sees it."""
+
+import json
+import time
+from typing import Annotated
+
+import typer
+from rich.console import Group
+from rich.live import Live
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+from rich.table import Table
+
+from coopbench.cli.common import console, settings_from
+from coopbench.status import run_status
+from coopbench.store import Store
+
+STATE_COLOURS = {"done": "green", "running": "cyan", "queued": "white", "failed": "red",
+                 "failed_infra": "magenta", "cancelled": "yellow"}
+
+
+def status(
+    ctx: typer.Context,
+    run: Annotated[str, typer.Option("--run", help="Run name.")],
+    watch: Annotated[bool, typer.Option("--watch", help="Refresh until every job is finished.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON object, for scripts.")] = False,
+    interval: Annotated[float, typer.Option(min=0.2, help="Seconds between refreshes.")] = 2.0,
+) -> None:
+    """Jobs per state and setting, running and stuck jobs, errors, cost, ETA and workers."""
+    settings = settings_from(ctx)
+    store = Store(settings.database_url)
+    store.check()
+
+    def current() -> dict:
+        return run_status(store, run, settings.sweep_interval_s)
+
+    if as_json:
+        console.out(json.dumps(current(), indent=2))
+        return
+    if not watch:
+        console.print(render(current()))
+        return
+    with Live(render(current()), console=console, refresh_per_second=4) as live:
+        while True:
+            state = current()
+            live.update(render(state))
+            if state["jobs"]["finished"] == state["jobs"]["total"]:
+                return
+            time.sleep(interval)
+
+
+def render(state: dict) -> Group:
+    jobs = state["jobs"]
+    title = f"run {state['run']}  agent {state['agent']}" + (
+        f"  model {state['model']}" if state["model"] else "")
+    if state["cancelled_at"]:
+        title += "  [yellow]cancelled[/]"
+    bars = Progress(TextColumn("{task.description:>12}"), BarColumn(), MofNCompleteColumn(),
+                    TextColumn("{task.fields[states]}"), console=console)
+    bars.add_task("all", total=jobs["total"], completed=jobs["finished"],
+                  states=_states(jobs))
+    for setting, counts in state["by_setting"].items():
+        done = sum(n for s, n in counts.items() if s not in ("queued", "running"))
+        bars.add_task(setting, total=sum(counts.values()), completed=done, states=_states(counts))
+    eta = state["eta_seconds"]
+    summary = (f"cost so far ${state['cost']['spent_usd']:.2f}"
+               + (f" ({state['cost']['unknown_jobs']} jobs unpriced)" if state["cost"]["unknown_jobs"] else "")
+               + (f" of a ${state['cost_cap_usd']:.2f} cap" if state["cost_cap_usd"] else "")
+               + f"   attempts {state['attempts']['total']}   infra errors {state['infra_errors']['total']}"
+               + f"   evaluations pending {state['evaluations_pending']}"
+               + ("   ETA " + (_duration(eta) if eta is not None else "unknown")))
+    parts = [title, bars, summary]
+    if state["running"]:
+        table = Table("job", "setting", "pair", "host", "attempt", "age", "heartbeat",
+                      title="running", title_justify="left")
+        for job in state["running"]:
+            beat = job["heartbeat_seconds_ago"]
+            table.add_row(job["id"][:8], job["setting"], job["pair"], job["host"] or "?",
+                          str(job["attempt"]), _duration(job["age_seconds"]),
+                          ("[red]stuck[/] " if job["stuck"] else "") + (f"{beat:.0f} s ago" if beat is not None else "-"))
+        parts.append(table)
+    if state["infra_errors"]["recent"]:
+        errors = Table("job", "attempt", "host", "error", title="recent infrastructure errors",
+                       title_justify="left")
+        for error in state["infra_errors"]["recent"]:
+            errors.add_row(error["job"][:8], str(error["attempt"]), error["host"],
+                           error["error"].splitlines()[0][:100] if error["error"] else "")
+        parts.append(errors)
+    if state["workers"]:
+        workers = Table("worker", "host", "jobs at once", "last seen", title="workers",
+                        title_justify="left")
+        for worker in state["workers"]:
+            workers.add_row(worker["name"], worker["host"], str(worker["concurrency"]),
+                            worker["last_seen"] + ("" if worker["alive"] else " [red](silent)[/]"))
+        parts.append(workers)
+    return Group(*parts)
+
+
+def _states(counts: dict) -> str:
+    return " ".join(f"[{STATE_COLOURS.get(s, 'white')}]{s}={n}[/]" for s, n in sorted(counts.items())
+                    if n and s not in ("total", "finished"))
+
+
+def _duration(seconds: float | None) -> str:
+    if seconds is None:
+        return "-"
+    seconds = int(seconds)
+    return f"{seconds // 3600}h{seconds % 3600 // 60:02d}m" if seconds >= 3600 else (
+        f"{seconds // 60}m{seconds % 60:02d}s" if seconds >= 60 else f"{seconds}s")
+
+
+def register(app: typer.Typer) -> None:
+    app.command("status")(status)

@@ -1,0 +1,64 @@
+"""Workers report themselves in the store: host, capacity, limits, and a last-seen time
+refreshed every sweep period, so that the status view shows the cluster without Flower
+(which forgets on restart) and tells a silent worker from a live one."""
+
+import logging
+import threading
+
+from sqlalchemy import update
+
+from coopbench.config import Settings
+from coopbench.store import Store, Worker, utcnow
+from coopbench.store.engine import host_name
+
+log = logging.getLogger(__name__)
+
+
+def register_worker(store: Store, name: str, concurrency: int, queues: list[str],
+                    limits: dict) -> None:
+    now = utcnow()
+    with store.session() as session, session.begin():
+        session.merge(Worker(name=name, host=host_name(), concurrency=concurrency, queues=queues,
+                             limits=limits, started_at=now, last_seen=now))
+
+
+def touch_worker(store: Store, name: str) -> None:
+    with store.session() as session, session.begin():
+        session.execute(update(Worker).where(Worker.name == name).values(last_seen=utcnow()))
+
+
+class Presence:
+    """Registers a worker, then refreshes its last-seen time every ``sweep_interval_s``."""
+
+    def __init__(self, settings: Settings, name: str, concurrency: int, queues: list[str]):
+        self.settings, self.name = settings, name
+        self.concurrency, self.queues = concurrency, queues
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, name="coopbench-presence", daemon=True)
+
+    def start(self) -> "Presence":
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._stop.set()
+
+    def _loop(self) -> None:
+        store = Store(self.settings.database_url)
+        limits = {"max_containers": self.settings.max_containers,
+                  "container_memory": self.settings.container_memory,
+                  "container_cpus": self.settings.container_cpus}
+        registered = False
+        try:
+            while not self._stop.is_set():
+                try:
+                    if registered:
+                        touch_worker(store, self.name)
+                    else:
+                        register_worker(store, self.name, self.concurrency, self.queues, limits)
+                        registered = True
+                except Exception as error:  # the store away for a while: try next time
+                    log.warning("worker presence: %s", str(error).splitlines()[0])
+                self._stop.wait(self.settings.sweep_interval_s)
+        finally:
+            store.dispose()
