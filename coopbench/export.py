@@ -21,7 +21,7 @@ from coopbench.errors import ConfigError
 from coopbench.jobspec import Setting
 from coopbench.results import model_label
 from coopbench.manifest import MANIFEST_VERSION, FinishedJob, coordination_gap, setting_summary
-from coopbench.store import AgentRun, Artifact, Attempt, Evaluation, Job, JobState, Run, Store, utcnow
+from coopbench.store import AgentRun, Artifact, Attempt, Evaluation, Job, JobState, Store, utcnow
 from coopbench.store.results import evaluation_artifact_name
 from coopbench.upstream_files import run_files
 
@@ -33,11 +33,7 @@ TOKEN_FIELDS = ("input_tokens", "output_tokens", "cache_read_tokens", "cache_wri
 
 def export_run(store: Store, run_name: str, out: Path) -> dict:
     with store.session() as session:
-        run = session.get(Run, run_name)
-        if run is None:
-            names = session.scalars(select(Run.name).order_by(Run.name)).all()
-            raise ConfigError(f"run {run_name!r} is not in the store {store.safe_url}; "
-                              f"runs there: {', '.join(names) or 'none'}")
+        run = store.require_run(session, run_name)
         jobs = session.scalars(
             select(Job).where(Job.run_name == run_name)
             .options(selectinload(Job.attempt_rows).selectinload(Attempt.agent_runs))

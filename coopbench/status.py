@@ -12,8 +12,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import func, select
 
-from coopbench.errors import ConfigError
-from coopbench.store import Attempt, Evaluation, Job, JobState, Run, Store, Worker, utcnow
+from coopbench.store import Attempt, Evaluation, Job, JobState, Store, Worker, utcnow
 from coopbench.store.models import FINISHED_STATES
 
 RECENT_ERRORS = 5
@@ -23,11 +22,7 @@ WORKER_SILENCE_PERIODS = 3  # a worker unseen for this many sweep periods is sho
 def run_status(store: Store, run_name: str, sweep_interval_s: float = 30.0) -> dict:
     now = utcnow()
     with store.session() as session:
-        run = session.get(Run, run_name)
-        if run is None:
-            names = session.scalars(select(Run.name).order_by(Run.name)).all()
-            raise ConfigError(f"run {run_name!r} is not in the store {store.safe_url}; "
-                              f"runs there: {', '.join(names) or 'none'}")
+        run = store.require_run(session, run_name)
         jobs = session.scalars(select(Job).where(Job.run_name == run_name)).all()
         attempts = session.scalars(select(Attempt).join(Job).where(Job.run_name == run_name)
                                    .order_by(Attempt.started_at)).all()

@@ -11,8 +11,8 @@ from dataclasses import dataclass
 from sqlalchemy import select, update
 
 from coopbench.config import Settings
-from coopbench.errors import BrokerUnavailable, ConfigError
-from coopbench.store import Evaluation, EvaluationState, Job, JobState, Run, Store, utcnow
+from coopbench.errors import BrokerUnavailable
+from coopbench.store import Evaluation, EvaluationState, Job, JobState, Store, utcnow
 from scheduler.publish import Publisher
 
 log = logging.getLogger(__name__)
@@ -32,7 +32,7 @@ def cancel_run(settings: Settings, run_name: str) -> ControlReport:
     store = _open(settings)
     now = utcnow()
     with store.session() as session, session.begin():
-        run = _run(session, store, run_name)
+        run = store.require_run(session, run_name)
         run.cancelled_at = now
         jobs = session.execute(
             update(Job)
@@ -61,7 +61,7 @@ def retry_run(settings: Settings, run_name: str, failed_infra_only: bool = False
     states = [JobState.failed_infra] if failed_infra_only else list(RETRYABLE)
     now = utcnow()
     with store.session() as session, session.begin():
-        run = _run(session, store, run_name)
+        run = store.require_run(session, run_name)
         run.cancelled_at = None
         if cost_cap_usd is not None:
             run.cost_cap_usd = cost_cap_usd or None  # 0 lifts the cap
@@ -87,15 +87,6 @@ def _open(settings: Settings) -> Store:
     store.check()
     store.upgrade()
     return store
-
-
-def _run(session, store: Store, run_name: str) -> Run:  # noqa: ANN001
-    run = session.get(Run, run_name)
-    if run is None:
-        names = session.scalars(select(Run.name).order_by(Run.name)).all()
-        raise ConfigError(f"run {run_name!r} is not in the store {store.safe_url}; "
-                          f"runs there: {', '.join(names) or 'none'}")
-    return run
 
 
 def _unpublished(store: Store, run_name: str) -> list[str]:

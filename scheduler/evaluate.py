@@ -11,8 +11,8 @@ from dataclasses import dataclass
 from sqlalchemy import select, update
 
 from coopbench.config import Settings
-from coopbench.errors import BrokerUnavailable, ConfigError
-from coopbench.store import Evaluation, EvaluationState, Job, JobState, Run, Store, utcnow
+from coopbench.errors import BrokerUnavailable
+from coopbench.store import Evaluation, EvaluationState, Job, JobState, Store, utcnow
 from coopbench.store.results import next_evaluation_number
 from scheduler.publish import Publisher
 
@@ -39,11 +39,7 @@ def request_evaluations(settings: Settings, run_name: str, test_filter: str | No
     publisher.check()
     store.upgrade()
     with store.session() as session, session.begin():
-        run = session.get(Run, run_name)
-        if run is None:
-            names = session.scalars(select(Run.name).order_by(Run.name)).all()
-            raise ConfigError(f"run {run_name!r} is not in the store {store.safe_url}; "
-                              f"runs there: {', '.join(names) or 'none'}")
+        run = store.require_run(session, run_name)
         wanted = test_filter or run.config.get("test_filter", "extended")
         report = EvaluateReport(run_name, wanted)
         _queue(session, run_name, wanted, force, report)

@@ -12,7 +12,7 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy import Engine, create_engine, event, select, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError, OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
@@ -72,6 +72,17 @@ class Store:
 
     def session(self) -> Session:
         return self.sessions()
+
+    def require_run(self, session: Session, name: str):  # noqa: ANN201 - a models.Run
+        """The run called ``name``, or a ConfigError that names the runs there are."""
+        from coopbench.store.models import Run  # models import this module
+
+        run = session.get(Run, name)
+        if run is None:
+            names = session.scalars(select(Run.name).order_by(Run.name)).all()
+            raise ConfigError(f"run {name!r} is not in the store {self.safe_url}; "
+                              f"runs there: {', '.join(names) or 'none'}")
+        return run
 
     def check(self) -> None:
         """Raise StoreUnavailable, naming the database, unless it answers."""

@@ -13,7 +13,6 @@ from pathlib import Path
 
 import pytest
 from jsonschema import Draft202012Validator, validators
-from jsonschema.exceptions import ValidationError
 
 from coopbench.export import MANIFEST_NAME
 
