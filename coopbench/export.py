@@ -11,7 +11,6 @@ import copy
 import json
 import logging
 import os
-from collections import defaultdict
 from pathlib import Path
 
 from sqlalchemy import select
@@ -20,8 +19,9 @@ from sqlalchemy.orm import selectinload
 from coopbench.errors import ConfigError
 from coopbench.jobspec import Setting
 from coopbench.results import model_label
-from coopbench.manifest import MANIFEST_VERSION, FinishedJob, coordination_gap, setting_summary
-from coopbench.store import AgentRun, Artifact, Attempt, Evaluation, Job, JobState, Store, utcnow
+from coopbench.manifest import (MANIFEST_VERSION, FinishedJob, coordination_gap, group_by_setting,
+                                setting_summary)
+from coopbench.store import AgentRun, Artifact, Attempt, Evaluation, Job, JobState, Run, Store, utcnow
 from coopbench.store.results import evaluation_artifact_name
 from coopbench.upstream_files import run_files
 
@@ -31,22 +31,42 @@ MANIFEST_NAME = "results-manifest.json"
 TOKEN_FIELDS = ("input_tokens", "output_tokens", "cache_read_tokens", "cache_write_tokens")
 
 
+def load_finished(session, store: Store, run_name: str) -> tuple[Run, list[FinishedJob]]:  # noqa: ANN001
+    """A run and each of its jobs with what its results stand on: its agents' runs and its
+    current evaluation (what ``export`` writes and ``report`` draws)."""
+    run = store.require_run(session, run_name)
+    if Setting.gold in run.settings:
+        raise ConfigError(f"run {run_name!r} is a gold check; `coopbench gold-check` writes "
+                          "its report")
+    jobs = session.scalars(
+        select(Job).where(Job.run_name == run_name)
+        .options(selectinload(Job.attempt_rows).selectinload(Attempt.agent_runs))
+        .order_by(Job.repo, Job.task_id, Job.setting, Job.id)
+    ).all()
+    # One query for every current evaluation, not one per job: runs have thousands.
+    evaluations = {e.id: e for e in session.scalars(
+        select(Evaluation).join(Job, Job.evaluation_id == Evaluation.id)
+        .where(Job.run_name == run_name))}
+    return run, [finished_job(job, evaluations.get(job.evaluation_id)) for job in jobs]
+
+
+def finished_job(job: Job, evaluation: Evaluation | None) -> FinishedJob:
+    agents = next((a for a in job.attempt_rows if a.id == job.agents_attempt_id), None)
+    agent_runs = list(agents.agent_runs) if agents else []
+    if job.state != JobState.done or agents is None or evaluation is None:
+        return FinishedJob(job, agent_runs if job.state == JobState.done else [])
+    return FinishedJob(job, agent_runs, merge_strategy=evaluation.merge_strategy,
+                       naive_conflicted=bool(evaluation.naive_conflict),
+                       evaluated_at=evaluation.finished_at, evaluation=evaluation)
+
+
 def export_run(store: Store, run_name: str, out: Path) -> dict:
     with store.session() as session:
-        run = store.require_run(session, run_name)
-        jobs = session.scalars(
-            select(Job).where(Job.run_name == run_name)
-            .options(selectinload(Job.attempt_rows).selectinload(Attempt.agent_runs))
-            .order_by(Job.repo, Job.task_id, Job.setting, Job.id)
-        ).all()
-        if Setting.gold in run.settings:
-            raise ConfigError(f"run {run_name!r} is a gold check; `coopbench gold-check` writes "
-                              "its report")
-        finished = [_export_job(session, out, run_name, job) for job in jobs]
-    by_setting: dict[str, list[FinishedJob]] = defaultdict(list)
-    for item in finished:
-        by_setting[item.job.setting].append(item)
-    by_setting = {s: by_setting[s] for s in _ordered(by_setting)}
+        run, finished = load_finished(session, store, run_name)
+        for item in finished:
+            if item.evaluation is not None:
+                _write_job_files(out, job_dir(run_name, item.job), item, _artifacts(session, item))
+    by_setting = group_by_setting(finished)
     for setting, items in by_setting.items():
         for name, body in run_files(run, setting, items).items():
             _write_json(out / f"{run_name}-{setting}" / name, body)
@@ -75,27 +95,17 @@ def job_dir(run_name: str, job: Job) -> Path:
             / str(job.task_id) / f"f{a}_f{b}")
 
 
-def _export_job(session, out: Path, run_name: str, job: Job) -> FinishedJob:  # noqa: ANN001
-    """Write a done job's files: its agents' outputs and its current evaluation's."""
-    agents = next((a for a in job.attempt_rows if a.id == job.agents_attempt_id), None)
-    agent_runs = list(agents.agent_runs) if agents else []
-    evaluation = session.get(Evaluation, job.evaluation_id) if job.evaluation_id else None
-    if job.state != JobState.done or agents is None or evaluation is None:
-        return FinishedJob(job, agent_runs if job.state == JobState.done else [])
+def _artifacts(session, item: FinishedJob) -> dict[str, Artifact]:  # noqa: ANN001
+    """A done job's files: its agents' outputs and its current evaluation's (``eval/n/``
+    names without the prefix)."""
+    job, evaluation = item.job, item.evaluation
     artifacts = {a.name: a for a in session.scalars(
-        select(Artifact).where(Artifact.attempt_id == agents.id, Artifact.evaluation_id.is_(None)))}
+        select(Artifact).where(Artifact.attempt_id == job.agents_attempt_id,
+                               Artifact.evaluation_id.is_(None)))}
     prefix = evaluation_artifact_name(evaluation.number, "")
     artifacts.update({a.name.removeprefix(prefix): a for a in session.scalars(
         select(Artifact).where(Artifact.evaluation_id == evaluation.id))})
-    item = FinishedJob(
-        job, agent_runs,
-        merge_strategy=evaluation.merge_strategy,
-        naive_conflicted=bool(evaluation.naive_conflict),
-        evaluated_at=evaluation.finished_at,
-        evaluation=evaluation,
-    )
-    _write_job_files(out, job_dir(run_name, job), item, artifacts)
-    return item
+    return artifacts
 
 
 def _write_job_files(out: Path, relative: Path, item: FinishedJob,
@@ -179,11 +189,6 @@ def _manifest_entry(item: FinishedJob, run_name: str) -> dict:
         },
         "dir": str(job_dir(run_name, job)) if job.state == JobState.done else None,
     }
-
-
-def _ordered(settings: dict) -> list[str]:
-    known = [s.value for s in Setting]
-    return sorted(settings, key=lambda s: known.index(s) if s in known else len(known))
 
 
 def _write_json(path: Path, value: object) -> None:

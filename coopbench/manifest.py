@@ -22,6 +22,16 @@ class FinishedJob:
     evaluation: Evaluation | None = None  # the evaluation the job's results come from
 
 
+def group_by_setting(finished: list[FinishedJob]) -> dict[str, list[FinishedJob]]:
+    """Jobs per setting, settings in their canonical order (solo, coop, coop-nocomm)."""
+    known = [s.value for s in Setting]
+    grouped: dict[str, list[FinishedJob]] = {}
+    for item in finished:
+        grouped.setdefault(item.job.setting, []).append(item)
+    order = sorted(grouped, key=lambda s: known.index(s) if s in known else len(known))
+    return {setting: grouped[setting] for setting in order}
+
+
 def pair_key(job: Job) -> tuple[str, int, tuple[int, ...]]:
     """A pair across settings: solo keeps the features in the given order, coop sorts them."""
     return job.repo, job.task_id, tuple(sorted(job.features))

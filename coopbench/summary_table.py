@@ -22,11 +22,11 @@ def settings_table(manifest: dict) -> Table:
     for _, title, _ in COLUMNS:
         table.add_column(title, justify="right")
     for setting, figures in manifest["settings"].items():
-        table.add_row(setting, *(_format(figures[key], decimals) for key, _, decimals in COLUMNS))
+        table.add_row(setting, *(format_figure(figures[key], decimals) for key, _, decimals in COLUMNS))
     return table
 
 
-def _format(value: object, decimals: int) -> str:
+def format_figure(value: object, decimals: int) -> str:
     if isinstance(value, float):
         return f"{value:.{decimals}f}".rstrip("0").rstrip(".") if decimals else f"{value:.0f}"
     return str(value)

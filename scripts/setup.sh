@@ -27,5 +27,10 @@ if [ ! -f "$stamp" ]; then
   rm -f .venv/.installed-*; touch "$stamp"
 fi
 
+if ! command -v chromium >/dev/null 2>&1; then
+  log "installing chromium (the report test's headless browser)"
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+fi
+
 bash scripts/setup-docker.sh
 log "ready"

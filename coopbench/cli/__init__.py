@@ -24,12 +24,12 @@ app = typer.Typer(
 def _register_commands() -> None:
     # Imported here so that `import coopbench.cli` stays cheap and side-effect free.
     from coopbench.cli import (control, db, demo, enqueue, evaluate, export, gold_check, images,
-                               settings_cmd, status, sweep, tasks)
+                               report, settings_cmd, status, sweep, tasks)
     from coopbench.cli.common import global_options
 
     app.callback()(global_options)
-    for module in (tasks, enqueue, evaluate, gold_check, control, status, export, demo, images,
-                   db, settings_cmd, sweep):
+    for module in (tasks, enqueue, evaluate, gold_check, control, status, export, report, demo,
+                   images, db, settings_cmd, sweep):
         module.register(app)
 
 
