@@ -19,7 +19,7 @@ from coopbench.report import PAGE_NAME, write_report
 from coopbench.report.data import JobRow, gap_matrix, load_report_data
 from coopbench.report.plots import PLOTS
 from coopbench.store import AgentRun, Job
-from coopbench.summary_table import COLUMNS, _format
+from coopbench.summary_table import COLUMNS, format_figure
 from tests.conftest import COOPBENCH
 from tests.export.synthetic_run import REPO, RUN, SPECS, TASK, Spec, build
 
@@ -96,7 +96,7 @@ def test_the_report_command_writes_a_page_a_browser_shows(syn, database_url, tmp
     # The per-setting table holds the CLI table's figures, row by row.
     manifest = export_run(syn, RUN, tmp_path / "export")
     for setting, figures in manifest["settings"].items():
-        cells = [setting] + [_format(figures[key], d) for key, _, d in COLUMNS]
+        cells = [setting] + [format_figure(figures[key], d) for key, _, d in COLUMNS]
         row = "".join(rf"<td[^>]*>{re.escape(c)}</td>" for c in cells)
         assert re.search(row, html), setting
     assert 'class="n">+0.25</td>' in html  # the coop setting's coordination gap
