@@ -47,7 +47,7 @@ class RunRequest:
     def labels(self) -> dict[str, str]:
         """How each job reads in Flower: run, setting and pair."""
         return {jid: f"{self.name} {setting} {pair.repo}/{pair.task_id} "
-                     f"f{','.join(map(str, pair.features))}"
+                     + ",".join(f"f{fid}" for fid in pair.features)
                 for pair, setting, jid in self.jobs()}
 
 

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Make a Docker engine available on this machine and build the local base image that the
-# demo task images start from. Idempotent: every step is skipped when already done.
+# Make a Docker engine and docker-compose available on this machine and build the local
+# base image that the demo task images (and the compose images, scripts/compose-images.sh)
+# start from. Idempotent: every step is skipped when already done.
 # No registry is reachable here, so the base image is made with debootstrap, not pulled.
 set -euo pipefail
 
@@ -17,6 +18,12 @@ apt_install() {
 if ! command -v dockerd >/dev/null 2>&1; then
   log "installing docker.io"
   apt_install docker.io
+fi
+
+# Debian's docker-compose (v1, the `docker-compose` command) runs docker-compose.yml.
+if ! command -v docker-compose >/dev/null 2>&1; then
+  log "installing docker-compose"
+  apt_install docker-compose
 fi
 
 if ! docker info >/dev/null 2>&1; then
@@ -42,4 +49,4 @@ if ! docker image inspect "$BASE_IMAGE" >/dev/null 2>&1; then
     --change 'CMD ["/bin/bash"]' - "$BASE_IMAGE" >/dev/null
   rm -rf "$ROOTFS_DIR"
 fi
-log "ready: docker $(docker version --format '{{.Server.Version}}'), base image $BASE_IMAGE"
+log "ready: docker $(docker version --format '{{.Server.Version}}'), $(docker-compose version --short 2>/dev/null | sed 's/^/docker-compose /'), base image $BASE_IMAGE"

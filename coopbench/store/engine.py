@@ -2,6 +2,7 @@
 
 import functools
 import logging
+import os
 import random
 import socket
 import time
@@ -55,7 +56,9 @@ def utcnow() -> datetime:
 
 
 def host_name() -> str:
-    return socket.gethostname()
+    """This host's name in the store and on container labels: COOPBENCH_HOST_NAME if set (a
+    worker in a container would otherwise report its container id), else the hostname."""
+    return os.environ.get("COOPBENCH_HOST_NAME") or socket.gethostname()
 
 
 class Store:
