@@ -28,6 +28,7 @@ from coopbench.upstream_files import run_files
 log = logging.getLogger(__name__)
 
 MANIFEST_NAME = "results-manifest.json"
+ARTIFACT_BATCH = 200  # jobs whose files are read at once: few queries, bounded memory
 TOKEN_FIELDS = ("input_tokens", "output_tokens", "cache_read_tokens", "cache_write_tokens")
 
 
@@ -63,9 +64,12 @@ def finished_job(job: Job, evaluation: Evaluation | None) -> FinishedJob:
 def export_run(store: Store, run_name: str, out: Path) -> dict:
     with store.session() as session:
         run, finished = load_finished(session, store, run_name)
-        for item in finished:
-            if item.evaluation is not None:
-                _write_job_files(out, job_dir(run_name, item.job), item, _artifacts(session, item))
+        exported = [item for item in finished if item.evaluation is not None]
+        for start in range(0, len(exported), ARTIFACT_BATCH):
+            batch = exported[start:start + ARTIFACT_BATCH]
+            files = _artifacts(session, batch)
+            for item in batch:
+                _write_job_files(out, job_dir(run_name, item.job), item, files[item.job.id])
     by_setting = group_by_setting(finished)
     for setting, items in by_setting.items():
         for name, body in run_files(run, setting, items).items():
@@ -95,17 +99,21 @@ def job_dir(run_name: str, job: Job) -> Path:
             / str(job.task_id) / f"f{a}_f{b}")
 
 
-def _artifacts(session, item: FinishedJob) -> dict[str, Artifact]:  # noqa: ANN001
-    """A done job's files: its agents' outputs and its current evaluation's (``eval/n/``
-    names without the prefix)."""
-    job, evaluation = item.job, item.evaluation
-    artifacts = {a.name: a for a in session.scalars(
-        select(Artifact).where(Artifact.attempt_id == job.agents_attempt_id,
-                               Artifact.evaluation_id.is_(None)))}
-    prefix = evaluation_artifact_name(evaluation.number, "")
-    artifacts.update({a.name.removeprefix(prefix): a for a in session.scalars(
-        select(Artifact).where(Artifact.evaluation_id == evaluation.id))})
-    return artifacts
+def _artifacts(session, items: list[FinishedJob]) -> dict[str, dict[str, Artifact]]:  # noqa: ANN001
+    """Done jobs' files by job id: their agents' outputs and their current evaluation's
+    (``eval/n/`` names without the prefix). Two queries per batch, not two per job."""
+    agents = {item.job.agents_attempt_id: item.job.id for item in items}
+    evaluations = {item.evaluation.id: item.evaluation for item in items}
+    files: dict[str, dict[str, Artifact]] = {item.job.id: {} for item in items}
+    for artifact in session.scalars(select(Artifact).where(
+            Artifact.attempt_id.in_(agents), Artifact.evaluation_id.is_(None))):
+        files[agents[artifact.attempt_id]][artifact.name] = artifact
+    for artifact in session.scalars(select(Artifact).where(
+            Artifact.evaluation_id.in_(evaluations))):
+        evaluation = evaluations[artifact.evaluation_id]
+        prefix = evaluation_artifact_name(evaluation.number, "")
+        files[evaluation.job_id][artifact.name.removeprefix(prefix)] = artifact
+    return files
 
 
 def _write_job_files(out: Path, relative: Path, item: FinishedJob,
