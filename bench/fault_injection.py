@@ -36,7 +36,7 @@ from coopbench.config import Settings  # noqa: E402
 from coopbench.dataset import demo_dataset_path, discover_pairs, load_tasks  # noqa: E402
 from coopbench.images import build_task_image, image_name  # noqa: E402
 from coopbench.jobspec import AGENT_SETTINGS  # noqa: E402
-from coopbench.localcluster import LocalWorkers  # noqa: E402
+from coopbench.localcluster import LocalWorkers, wait_for_redis  # noqa: E402
 from coopbench.sandbox import docker_client  # noqa: E402
 from coopbench.store import AgentRun, Attempt, Job, Store  # noqa: E402
 from coopbench.store.models import FINISHED_STATES  # noqa: E402
@@ -68,7 +68,8 @@ class Redis:
             ["redis-server", "--bind", "127.0.0.1", "--port", str(self.port), "--save", "",
              "--appendonly", "no"], stdout=open(self.log_dir / "redis.log", "ab"),
             stderr=subprocess.STDOUT, start_new_session=True)
-        time.sleep(0.5)
+        if not wait_for_redis(self.url):
+            raise RuntimeError(f"redis-server on port {self.port} did not start")
 
     def restart(self) -> None:
         self.stop()

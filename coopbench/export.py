@@ -51,14 +51,22 @@ def load_finished(session, store: Store, run_name: str) -> tuple[Run, list[Finis
     return run, [finished_job(job, evaluations.get(job.evaluation_id)) for job in jobs]
 
 
+def run_block(run: Run) -> dict:
+    """The manifest's ``run`` entry (also the report's header)."""
+    return {
+        "name": run.name, "created_at": run.created_at.isoformat(), "dataset": run.dataset,
+        "agent": run.agent, "model": run.model, "settings": run.settings,
+        "step_limit": run.step_limit, "cost_limit_usd": run.cost_limit_usd,
+        "image_template": run.image_template,
+    }
+
+
 def finished_job(job: Job, evaluation: Evaluation | None) -> FinishedJob:
     agents = next((a for a in job.attempt_rows if a.id == job.agents_attempt_id), None)
     agent_runs = list(agents.agent_runs) if agents else []
     if job.state != JobState.done or agents is None or evaluation is None:
         return FinishedJob(job, agent_runs if job.state == JobState.done else [])
-    return FinishedJob(job, agent_runs, merge_strategy=evaluation.merge_strategy,
-                       naive_conflicted=bool(evaluation.naive_conflict),
-                       evaluated_at=evaluation.finished_at, evaluation=evaluation)
+    return FinishedJob(job, agent_runs, evaluation)
 
 
 def export_run(store: Store, run_name: str, out: Path) -> dict:
@@ -77,12 +85,7 @@ def export_run(store: Store, run_name: str, out: Path) -> dict:
     manifest = {
         "manifest_version": MANIFEST_VERSION,
         "exported_at": utcnow().isoformat(),
-        "run": {
-            "name": run.name, "created_at": run.created_at.isoformat(), "dataset": run.dataset,
-            "agent": run.agent, "model": run.model, "settings": run.settings,
-            "step_limit": run.step_limit, "cost_limit_usd": run.cost_limit_usd,
-            "image_template": run.image_template,
-        },
+        "run": run_block(run),
         "settings": {s: setting_summary(items) for s, items in by_setting.items()},
     }
     gap = coordination_gap(by_setting)

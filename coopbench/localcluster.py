@@ -28,6 +28,16 @@ def redis_answers(url: str) -> bool:
         return False
 
 
+def wait_for_redis(url: str, timeout_s: float = 5.0) -> bool:
+    """True once Redis answers at ``url``; False if it has not within ``timeout_s``."""
+    deadline = time.monotonic() + timeout_s
+    while not redis_answers(url):
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.05)
+    return True
+
+
 def start_local_redis(url: str, log_dir: Path) -> subprocess.Popen | None:
     """Start redis-server for a localhost ``url`` that does not answer; None if one answers."""
     if redis_answers(url):
@@ -45,10 +55,8 @@ def start_local_redis(url: str, log_dir: Path) -> subprocess.Popen | None:
         [server, "--bind", "127.0.0.1", "--port", port, "--save", "", "--appendonly", "no"],
         stdout=open(log_dir / "redis.log", "wb"), stderr=subprocess.STDOUT, start_new_session=True,
     )
-    for _ in range(50):
-        if redis_answers(url):
-            return process
-        time.sleep(0.1)
+    if wait_for_redis(url):
+        return process
     process.kill()
     raise BrokerUnavailable(f"redis-server on port {port} did not start; see {log_dir / 'redis.log'}")
 

@@ -11,15 +11,26 @@ MANIFEST_VERSION = 1  # new keys are only ever added; a version bump means one c
 
 @dataclass(frozen=True)
 class FinishedJob:
-    """A job with the agent runs whose patches it stands on (none if it failed), and its
-    current evaluation's merge details (defaults when there is none)."""
+    """A job with the agent runs whose patches it stands on (none if it failed), and the
+    evaluation its results come from (none if it has no finished one)."""
 
     job: Job
     agent_runs: list[AgentRun]
-    merge_strategy: str | None = None  # eval.json merge.strategy: naive | union | None
-    naive_conflicted: bool = False  # the naive merge conflicted, whatever union then did
-    evaluated_at: datetime | None = None
-    evaluation: Evaluation | None = None  # the evaluation the job's results come from
+    evaluation: Evaluation | None = None
+
+    @property
+    def merge_strategy(self) -> str | None:
+        """eval.json's merge.strategy: naive | union | None."""
+        return self.evaluation.merge_strategy if self.evaluation else None
+
+    @property
+    def naive_conflicted(self) -> bool:
+        """The naive merge conflicted, whatever union then did."""
+        return bool(self.evaluation and self.evaluation.naive_conflict)
+
+    @property
+    def evaluated_at(self) -> datetime | None:
+        return self.evaluation.finished_at if self.evaluation else None
 
 
 def group_by_setting(finished: list[FinishedJob]) -> dict[str, list[FinishedJob]]:

@@ -49,6 +49,7 @@ def run_job(job_id: str, services: Services) -> str | None:
     if claim is None:
         log.info("job %s: not claimable (finished, or held by another worker); skipping", job_id)
         return None
+
     def stop_containers() -> None:  # the claim is gone (cancelled, or taken over): stop now
         remove_labelled(services.docker, {"job": job_id, "worker": services.worker_name})
 
@@ -67,8 +68,7 @@ def run_job(job_id: str, services: Services) -> str | None:
             else:
                 log.info("job %s: agents already ran (attempt row %s); evaluating only",
                          job_id, agents_attempt_id)
-            run_evaluation_stage(spec, claim, agents_attempt_id, services)
-            _check_lease(heartbeat, claim)
+            run_evaluation_stage(spec, claim, agents_attempt_id, services)  # a fenced commit
             return JobState.done
         except LeaseLost as error:
             record_abandoned(services.store, claim, str(error))
@@ -82,12 +82,6 @@ def run_job(job_id: str, services: Services) -> str | None:
         except BaseException as error:  # a bug, a time limit, a worker shutting down: never
             _infra_failure(services, claim, error)  # leave it "running"; retry if allowed
             raise
-
-
-@dataclass
-class AgentsOutcome:
-    results: list[AgentResult]
-    conversation: list[dict]  # conversation.json: what went over the bus (coop only)
 
 
 def _infra_failure(services: Services, claim: Claim, error: BaseException) -> str | None:
@@ -106,6 +100,12 @@ def _infra_failure(services: Services, claim: Claim, error: BaseException) -> st
 def retry_delay_s(base_s: float, attempt: int, cap_s: float = 600.0) -> float:
     """Exponential backoff with +-50% jitter, so that jobs failed together do not retry together."""
     return min(base_s * 2 ** (attempt - 1), cap_s) * random.uniform(0.5, 1.5)
+
+
+@dataclass
+class AgentsOutcome:
+    results: list[AgentResult]
+    conversation: list[dict]  # conversation.json: what went over the bus (coop only)
 
 
 def run_agents(spec: JobSpec, claim: Claim, services: Services) -> AgentsOutcome:
@@ -172,6 +172,7 @@ def run_evaluation_stage(spec: JobSpec, claim: Claim, agents_attempt_id: int,
                          services: Services) -> None:
     test_filter = spec.run.config.get("test_filter", TestFilter.extended)
     evaluation = start_evaluation(services.store, claim, agents_attempt_id, test_filter)
+    # From the store, not memory: the very patches a retry or a re-evaluation would read.
     patches = stored_patches(services.store, spec, agents_attempt_id)
     outcome = evaluate(services.docker, eval_input(spec, evaluation, patches, services))
     record_job_evaluated(services.store, claim, evaluation, outcome)

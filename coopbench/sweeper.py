@@ -21,11 +21,11 @@ from dataclasses import dataclass
 from typing import Protocol
 
 import redis
-from sqlalchemy import select, update
+from sqlalchemy import select
 
 from coopbench.broker_contents import KombuRedisLayout, read_broker
-from coopbench.errors import BrokerUnavailable
 from coopbench.store import Evaluation, EvaluationState, Job, JobState, Store, utcnow
+from coopbench.store.published import publish_and_stamp
 
 log = logging.getLogger(__name__)
 
@@ -152,35 +152,12 @@ def _expired_evaluations(store: Store) -> list[tuple[str, int]]:
 def _publish_jobs(store: Store, doorbell: Doorbell, job_ids: list[str]) -> list[str]:
     if not job_ids:
         return []
-    try:
-        sent = doorbell.publish(job_ids)
-    except BrokerUnavailable as error:
-        _mark_jobs_published(store, error.sent)
-        raise
-    _mark_jobs_published(store, sent)
-    return sent
-
-
-def _mark_jobs_published(store: Store, job_ids: list[str]) -> None:
-    with store.session() as session, session.begin():
-        session.execute(update(Job).where(Job.id.in_(job_ids)).values(published_at=utcnow()))
+    return publish_and_stamp(store, Job, lambda: doorbell.publish(job_ids))
 
 
 def _publish_evaluations(store: Store, doorbell: Doorbell,
                          evaluations: list[tuple[str, int]]) -> list[int]:
     if not evaluations:
         return []
-    try:
-        sent = doorbell.publish_evaluations(evaluations)
-    except BrokerUnavailable as error:
-        _mark_evaluations_published(store, error.sent)
-        raise
-    _mark_evaluations_published(store, sent)
-    return sent
-
-
-def _mark_evaluations_published(store: Store, evaluation_ids: list[int]) -> None:
-    with store.session() as session, session.begin():
-        session.execute(update(Evaluation).where(Evaluation.id.in_(evaluation_ids))
-                        .values(published_at=utcnow()))
+    return publish_and_stamp(store, Evaluation, lambda: doorbell.publish_evaluations(evaluations))
 

@@ -11,8 +11,8 @@ from dataclasses import dataclass
 from sqlalchemy import select, update
 
 from coopbench.config import Settings
-from coopbench.errors import BrokerUnavailable
 from coopbench.store import Evaluation, EvaluationState, Job, JobState, Store, utcnow
+from coopbench.store.published import publish_and_stamp
 from scheduler.publish import Publisher
 
 log = logging.getLogger(__name__)
@@ -72,12 +72,7 @@ def retry_run(settings: Settings, run_name: str, failed_infra_only: bool = False
                     error=None)
         ).rowcount
     pending = _unpublished(store, run_name)
-    try:
-        sent = publisher.publish(pending)
-    except BrokerUnavailable as error:
-        _mark_published(store, error.sent)
-        raise
-    _mark_published(store, sent)
+    sent = publish_and_stamp(store, Job, lambda: publisher.publish(pending))
     report.published = len(sent)
     return report
 
@@ -94,8 +89,3 @@ def _unpublished(store: Store, run_name: str) -> list[str]:
         return list(session.scalars(
             select(Job.id).where(Job.run_name == run_name, Job.state == JobState.queued,
                                  Job.published_at.is_(None)).order_by(Job.enqueued_at, Job.id)))
-
-
-def _mark_published(store: Store, job_ids: list[str]) -> None:
-    with store.session() as session, session.begin():
-        session.execute(update(Job).where(Job.id.in_(job_ids)).values(published_at=utcnow()))

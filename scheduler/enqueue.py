@@ -9,13 +9,14 @@ committed but not published is found again by the next enqueue (or the sweeper).
 import logging
 from dataclasses import dataclass, field
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 
 from coopbench.config import Settings
 from coopbench.dataset import Pair, Task
-from coopbench.errors import BrokerUnavailable, ConfigError
+from coopbench.errors import ConfigError
 from coopbench.jobspec import Setting, job_id
 from coopbench.store import Job, JobState, Run, Store, TaskFeature, utcnow
+from coopbench.store.published import publish_and_stamp
 from scheduler.publish import Publisher
 
 log = logging.getLogger(__name__)
@@ -74,19 +75,10 @@ def enqueue_run(settings: Settings, request: RunRequest) -> EnqueueReport:
         _write_run(session, request, settings)
         _write_task_snapshot(session, request)
         _write_jobs(session, request, report)
-    try:
-        published = publisher.publish(_unpublished_job_ids(store, request), request.labels())
-    except BrokerUnavailable as error:
-        _mark_published(store, error.sent)  # so that the next enqueue sends only the rest
-        raise
-    _mark_published(store, published)
+    published = publish_and_stamp(store, Job, lambda: publisher.publish(
+        _unpublished_job_ids(store, request), request.labels()))
     report.published = len(published)
     return report
-
-
-def _mark_published(store: Store, job_ids: list[str]) -> None:
-    with store.session() as session, session.begin():
-        session.execute(update(Job).where(Job.id.in_(job_ids)).values(published_at=utcnow()))
 
 
 def _write_run(session, request: RunRequest, settings: Settings) -> None:  # noqa: ANN001

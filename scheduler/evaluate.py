@@ -8,12 +8,11 @@ not published is published by the next ``evaluate`` of the run.
 import logging
 from dataclasses import dataclass
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 
 from coopbench.config import Settings
-from coopbench.errors import BrokerUnavailable
 from coopbench.store import Evaluation, EvaluationState, Job, JobState, Store, utcnow
-from coopbench.store.results import next_evaluation_number
+from coopbench.store.published import publish_and_stamp
 from scheduler.publish import Publisher
 
 log = logging.getLogger(__name__)
@@ -44,12 +43,8 @@ def request_evaluations(settings: Settings, run_name: str, test_filter: str | No
         report = EvaluateReport(run_name, wanted)
         _queue(session, run_name, wanted, force, report)
     unpublished = _unpublished(store, run_name)
-    try:
-        sent = publisher.publish_evaluations([(task_id, eid) for eid, task_id in unpublished])
-    except BrokerUnavailable as error:
-        _mark_published(store, error.sent)
-        raise
-    _mark_published(store, sent)
+    sent = publish_and_stamp(store, Evaluation, lambda: publisher.publish_evaluations(
+        [(task_id, eid) for eid, task_id in unpublished]))
     report.published = len(sent)
     return report
 
@@ -71,11 +66,10 @@ def _queue(session, run_name: str, test_filter: str, force: bool, report: Evalua
             report.up_to_date += 1
             continue
         session.add(Evaluation(
-            job_id=job.id, number=next_evaluation_number(session, job.id),
+            job_id=job.id, number=max((e.number for e in mine), default=0) + 1,
             attempt_id=job.agents_attempt_id, state=EvaluationState.queued,
             test_filter=test_filter, requested_at=now,
         ))
-        session.flush()  # the next number of this job counts this one
         report.requested += 1
 
 
@@ -100,9 +94,3 @@ def _unpublished(store: Store, run_name: str) -> list[tuple[int, str]]:
             .order_by(Evaluation.id)
         ).all()
     return [(eid, f"{job_id}-e{number}") for eid, job_id, number in rows]
-
-
-def _mark_published(store: Store, evaluation_ids: list[int]) -> None:
-    with store.session() as session, session.begin():
-        session.execute(update(Evaluation).where(Evaluation.id.in_(evaluation_ids))
-                        .values(published_at=utcnow()))

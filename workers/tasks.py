@@ -4,12 +4,12 @@ import logging
 import os
 
 from celery import signals
-from sqlalchemy import update
 
 from coopbench.config import load_settings
 from coopbench.eval_stage import run_evaluation
 from coopbench.runner import Services, run_job
-from coopbench.store import Job, utcnow
+from coopbench.store import Job
+from coopbench.store.published import stamp_published
 from scheduler.publish import RUN_JOB_TASK
 from workers.celery_app import app
 
@@ -32,8 +32,7 @@ def _publish_retry(job_id: str, delay_s: float) -> None:
     settings = _services.settings
     app.send_task(RUN_JOB_TASK, args=[job_id], task_id=job_id, queue=settings.queue,
                   countdown=delay_s)
-    with _services.store.session() as session, session.begin():
-        session.execute(update(Job).where(Job.id == job_id).values(published_at=utcnow()))
+    stamp_published(_services.store, Job, [job_id])
     log.info("job %s: retry published, in %.0f s", job_id, delay_s)
 
 

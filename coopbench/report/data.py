@@ -10,11 +10,11 @@ import math
 from dataclasses import dataclass
 from datetime import datetime
 
-from coopbench.export import load_finished
+from coopbench.export import load_finished, run_block
 from coopbench.jobspec import Setting
 from coopbench.manifest import (FinishedJob, coordination_gap, group_by_setting, pair_key,
                                 setting_summary)
-from coopbench.store import Job, JobState, Run, Store, utcnow
+from coopbench.store import Job, JobState, Store, utcnow
 
 
 class Outcome:
@@ -78,7 +78,7 @@ def load_report_data(store: Store, run_name: str) -> ReportData:
         order = {setting: index for index, setting in enumerate(by_setting)}
         rows = sorted((_job_row(item) for item in finished), key=lambda r: (r.key, order[r.setting]))
         return ReportData(
-            run=_run_block(run),
+            run=run_block(run),
             settings={s: setting_summary(items) for s, items in by_setting.items()},
             gap=coordination_gap(by_setting),
             jobs=rows,
@@ -150,12 +150,3 @@ def _job_row(item: FinishedJob) -> JobRow:
         messages=sum(a.messages_sent for a in runs),
         error=job.error or (item.evaluation.error if item.evaluation else None),
     )
-
-
-def _run_block(run: Run) -> dict:
-    return {
-        "name": run.name, "created_at": run.created_at.isoformat(), "dataset": run.dataset,
-        "agent": run.agent, "model": run.model, "settings": run.settings,
-        "step_limit": run.step_limit, "cost_limit_usd": run.cost_limit_usd,
-        "image_template": run.image_template,
-    }

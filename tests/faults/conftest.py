@@ -13,7 +13,6 @@ import shutil
 import socket
 import subprocess
 import tarfile
-import time
 import uuid
 from collections import Counter
 from pathlib import Path
@@ -23,6 +22,7 @@ import redis
 
 from coopbench.broker_contents import KombuRedisLayout
 from coopbench.config import Settings
+from coopbench.localcluster import wait_for_redis
 from coopbench.dataset import Pair, demo_dataset_path, load_tasks
 from coopbench.jobspec import Setting
 from scheduler.enqueue import RunRequest
@@ -60,14 +60,9 @@ class RedisServer:
              "--port", str(self.port), "--save", "", "--appendonly", "no"],
             stdout=open(self.log_dir / f"redis-{self.port}.log", "ab"), stderr=subprocess.STDOUT,
             start_new_session=True)
-        client = redis.Redis.from_url(self.url, socket_connect_timeout=1)
-        for _ in range(100):
-            try:
-                client.ping()
-                return self
-            except redis.ConnectionError:
-                time.sleep(0.05)
-        raise RuntimeError(f"redis-server on port {self.port} did not start")
+        if not wait_for_redis(self.url):
+            raise RuntimeError(f"redis-server on port {self.port} did not start")
+        return self
 
     def client(self) -> redis.Redis:
         return redis.Redis.from_url(self.url)

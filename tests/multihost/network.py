@@ -23,12 +23,12 @@ import signal
 import socket
 import subprocess
 import tempfile
-import time
 from pathlib import Path
 
 import psycopg
-import redis
 from psycopg import sql
+
+from coopbench.localcluster import wait_for_redis
 
 PG_BIN = Path("/usr/lib/postgresql/15/bin")
 SUBNET_PREFIX = "10.213"  # 10.213.X.0/24, X chosen at random among the free ones
@@ -129,14 +129,9 @@ class PasswordRedis:
             [shutil.which("redis-server") or "redis-server", str(config)],
             stdout=open(self.log_dir / "redis.log", "wb"), stderr=subprocess.STDOUT,
             start_new_session=True)
-        client = redis.Redis.from_url(self.url, socket_connect_timeout=1)
-        for _ in range(100):
-            try:
-                client.ping()
-                return self
-            except redis.ConnectionError:
-                time.sleep(0.05)
-        raise RuntimeError(f"redis-server on {self.address}:{self.port} did not start")
+        if not wait_for_redis(self.url):
+            raise RuntimeError(f"redis-server on {self.address}:{self.port} did not start")
+        return self
 
     def stop(self) -> None:
         if self.process is not None and self.process.poll() is None:
