@@ -196,14 +196,17 @@ def remove_container(container: Container) -> None:
         container.remove(force=True)
     except docker.errors.NotFound:
         pass
-    except docker.errors.APIError:
+    except docker.errors.APIError as error:
+        if error.status_code == 409 and "already in progress" in str(error):
+            return  # removed meanwhile by a lost lease's stop or by the cleanup
         log.exception("could not remove container %s", container.id[:12])
 
 
 def remove_labelled(client: docker.DockerClient, labels: dict[str, str]) -> int:
     """Remove every container (any state) carrying all ``labels``; how many were removed."""
     filters = {"label": [f"{LABEL_PREFIX}{key}={value}" for key, value in labels.items()]}
-    containers = client.containers.list(all=True, filters=filters)
+    # sparse: no inspect per container, which fails if one is removed in between
+    containers = client.containers.list(all=True, sparse=True, filters=filters)
     for container in containers:
         remove_container(container)
     return len(containers)

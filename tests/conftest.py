@@ -28,6 +28,25 @@ BASE_IMAGE = os.environ.get("COOPBENCH_BASE_IMAGE", "coopbench/base:bookworm")
 DEMO_IMAGE_TEMPLATE = "coopbench-test-{slug}:task{task_id}"
 
 
+WORKER_LOG_TAIL = 40  # lines of each worker's log shown under a failed test
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):  # noqa: ANN001
+    """A failed test that ran workers under its tmp_path shows the end of their logs, so a
+    failure seen only in CI can be read from CI's output."""
+    outcome = yield
+    report = outcome.get_result()
+    tmp_path = getattr(item, "funcargs", {}).get("tmp_path")
+    if report.when != "call" or not report.failed or tmp_path is None:
+        return
+    for log_file in sorted(Path(tmp_path).rglob("worker-*.log")):
+        lines = [line for line in log_file.read_text(errors="replace").splitlines()
+                 if line.strip() and "LiteLLM" not in line]  # litellm's per-call chatter
+        report.sections.append((f"{log_file.relative_to(tmp_path)} (last lines)",
+                                "\n".join(lines[-WORKER_LOG_TAIL:])))
+
+
 @pytest.fixture(scope="session")
 def fixtures_dir() -> Path:
     assert FIXTURES.is_dir(), f"shared fixtures not found at {FIXTURES}"

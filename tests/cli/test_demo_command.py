@@ -9,6 +9,7 @@ import uuid
 from pathlib import Path
 
 from tests.conftest import BASE_IMAGE, REDIS_URL
+from tests.containers import run_containers
 
 
 def test_demo_command_runs_the_demo_end_to_end(tmp_path, docker_client):
@@ -29,4 +30,4 @@ def test_demo_command_runs_the_demo_end_to_end(tmp_path, docker_client):
     assert {job["state"] for job in manifest["jobs"]} == {"done"}
     for line in ("solo", "coop", "coop-nocomm"):
         assert any(row.replace("│", " ").split()[:1] == [line] for row in done.stdout.splitlines()), done.stdout
-    assert docker_client.containers.list(all=True, filters={"label": f"coopbench.run={run}"}) == []
+    assert run_containers(docker_client, run) == []

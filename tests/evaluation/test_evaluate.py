@@ -14,6 +14,7 @@ import pytest
 from coopbench.dataset import demo_dataset_path, load_tasks
 from coopbench.evaluation import EvalInput, evaluate
 from coopbench.images import image_name
+from tests.containers import container_names
 
 pytestmark = pytest.mark.docker
 
@@ -44,7 +45,7 @@ def run_label(docker_client):
 
     threading.Thread(target=watch, daemon=True).start()
     yield run
-    assert docker_client.containers.list(all=True, filters={"label": label}) == []
+    assert container_names(docker_client, label) == []
     deadline = time.monotonic() + 10
     while time.monotonic() < deadline and not 0 < actions.count("create") == actions.count("destroy"):
         time.sleep(0.05)

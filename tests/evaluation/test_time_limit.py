@@ -7,6 +7,7 @@ import uuid
 from coopbench.dataset import demo_dataset_path, load_tasks
 from coopbench.evaluation import EvalInput, evaluate
 from coopbench.images import image_name
+from tests.containers import run_containers
 
 HANGING_TESTS = """\
 diff --git a/tests/test_hang.py b/tests/test_hang.py
@@ -44,4 +45,4 @@ def test_a_hanging_test_run_is_killed_and_recorded_as_timed_out(docker_client, d
     assert normal["timed_out"] is False and normal["passed"] is True
     assert evaluation.both_passed is False
     assert elapsed_s < 60
-    assert docker_client.containers.list(all=True, filters={"label": f"coopbench.run={run}"}) == []
+    assert run_containers(docker_client, run) == []

@@ -15,6 +15,7 @@ from coopbench.store import Attempt, Evaluation, EvaluationState, Job, JobState,
 from coopbench.store.claims import claim_job
 from scheduler.enqueue import enqueue_run
 from tests.conftest import BASE_IMAGE
+from tests.containers import run_containers
 from tests.faults.conftest import ledger_request
 
 pytestmark = pytest.mark.docker
@@ -47,8 +48,7 @@ def labelled(docker_client):
 
 
 def names_of(docker_client, run: str) -> set[str]:
-    return {c.name for c in docker_client.containers.list(
-        all=True, filters={"label": f"coopbench.run={run}"})}
+    return set(run_containers(docker_client, run))
 
 
 def test_cleanup_removes_what_no_live_attempt_owns(settings, queue, docker_client, labelled):

@@ -14,8 +14,9 @@ from coopbench.jobspec import Setting
 from coopbench.localcluster import LocalWorkers
 from coopbench.store import Attempt, Job, JobState, Store
 from scheduler.enqueue import enqueue_run
+from tests.containers import run_containers
 from tests.faults.conftest import LEASE_S, ledger_request
-from tests.integration.test_distributed_run import containers_of, wait_until_finished
+from tests.integration.test_distributed_run import wait_until_finished
 
 pytestmark = [pytest.mark.docker, pytest.mark.postgres]
 PAIRS = [(1, 2), (1, 3), (1, 4), (2, 3), (2, 4), (3, 4)]
@@ -36,7 +37,7 @@ def test_a_run_survives_a_postgresql_restart(pg_url, fault_redis, slow_images, d
     with LocalWorkers(settings, 2, 2, tmp_path / "logs") as workers:
         enqueue_run(settings, ledger_request(run, slow_images, PAIRS, [Setting.solo]))
         deadline = time.monotonic() + 60
-        while not containers_of(docker_client, run):  # jobs are running
+        while not run_containers(docker_client, run):  # jobs are running
             assert time.monotonic() < deadline and workers.alive()
             time.sleep(0.2)
         restart_postgresql()
@@ -51,4 +52,4 @@ def test_a_run_survives_a_postgresql_restart(pg_url, fault_redis, slow_images, d
             .group_by(Attempt.job_id)).all()
     assert states == [JobState.done] * len(PAIRS)
     assert sorted(n for _, n in done_attempts) == [1] * len(PAIRS)  # one result each
-    assert containers_of(docker_client, run) == []
+    assert run_containers(docker_client, run) == []

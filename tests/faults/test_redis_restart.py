@@ -15,6 +15,7 @@ from coopbench.localcluster import LocalWorkers
 from coopbench.store import Attempt, Evaluation, Job, Store
 from scheduler.enqueue import enqueue_run
 from tests.conftest import COOPBENCH
+from tests.containers import run_containers
 from tests.faults.conftest import RedisServer, cli_env, ledger_request, waiting_task_ids
 
 pytestmark = pytest.mark.docker
@@ -61,7 +62,7 @@ def test_jobs_lost_with_redis_are_published_again_and_run_once(fault_settings, d
             evaluations = session.scalars(select(Evaluation.state)
                                           .where(Evaluation.job_id == job_id)).all()
             assert (attempts, evaluations) == (["done"], ["done"]), job_id
-    assert docker_client.containers.list(all=True, filters={"label": f"coopbench.run={run}"}) == []
+    assert run_containers(docker_client, run) == []
 
 
 def _states(store: Store, job_ids: list[str]) -> dict[str, str]:

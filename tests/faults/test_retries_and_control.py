@@ -24,8 +24,9 @@ from coopbench.runner import Services, run_job
 from coopbench.store import Attempt, Job, JobState, Store
 from scheduler.control import cancel_run, retry_run
 from scheduler.enqueue import RunRequest, enqueue_run
+from tests.containers import run_containers
 from tests.fakellm import FakeLLM, apply_patch_command, bash, submit
-from tests.integration.test_distributed_run import containers_of, demo_request, wait_until_finished
+from tests.integration.test_distributed_run import demo_request, wait_until_finished
 
 DATASET = demo_dataset_path()
 TASKS = {(t.repo, t.task_id): t for t in load_tasks(DATASET)}
@@ -83,7 +84,7 @@ def test_infra_failures_are_retried_with_backoff_then_failed_infra(
     assert [(a.state, a.error_class) for a in attempts] == [("failed_infra", "infra")] * 3
     gaps = [(b.started_at - a.finished_at).total_seconds() for a, b in zip(attempts, attempts[1:])]
     assert all(gap >= 0.2 for gap in gaps), gaps  # backoff: 0.5 s then 1 s, +-50 %
-    assert containers_of(docker_client, run) == []
+    assert run_containers(docker_client, run) == []
 
 
 def test_a_missing_image_fails_the_job_at_once_as_configuration(settings, demo_images):
@@ -119,14 +120,14 @@ def test_cancel_stops_queued_and_running_jobs_and_retry_finishes_them(
         with LocalWorkers(settings, 1, 1, tmp_path / "logs", extra_env=env) as workers:
             enqueue_run(settings, request)
             deadline = time.monotonic() + 60
-            while not containers_of(docker_client, run):  # the first job's agent is working
+            while not run_containers(docker_client, run):  # the first job's agent is working
                 assert time.monotonic() < deadline and workers.alive()
                 time.sleep(0.2)
             time.sleep(1)
             report = cancel_run(settings, run)
             assert report.jobs == 3
             cancelled_at = time.monotonic()
-            while containers_of(docker_client, run):
+            while run_containers(docker_client, run):
                 assert time.monotonic() - cancelled_at < 3, "containers outlived a lease third"
                 time.sleep(0.1)
             time.sleep(2)  # the queued jobs' messages are delivered: they must not start
@@ -140,7 +141,7 @@ def test_cancel_stops_queued_and_running_jobs_and_retry_finishes_them(
             assert retry_run(settings, run).jobs == 3
             wait_until_finished(store, run, workers)
     assert {j.state for j in jobs_of_all(store, run)} == {JobState.done}
-    assert containers_of(docker_client, run) == []
+    assert run_containers(docker_client, run) == []
 
 
 def jobs_of_all(store: Store, run: str) -> list[Job]:

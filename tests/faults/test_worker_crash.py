@@ -15,6 +15,7 @@ from coopbench.localcluster import LocalWorkers
 from coopbench.store import AgentRun, Artifact, Attempt, Evaluation, Job, Store, utcnow
 from scheduler.enqueue import enqueue_run
 from tests.conftest import COOPBENCH
+from tests.containers import run_containers
 from tests.faults.conftest import SWEEP_INTERVAL_S, cli_env, ledger_request
 
 pytestmark = pytest.mark.docker
@@ -23,9 +24,8 @@ DEADLINE_S = 120
 REMOVAL_SLACK_S = 3  # a cleanup pass itself, and this test's polling
 
 
-def containers(docker_client, run: str, attempt: str) -> list:
-    return docker_client.containers.list(all=True, filters={"label": [
-        f"coopbench.run={run}", f"coopbench.attempt={attempt}"]})
+def containers(docker_client, run: str, attempt: str) -> list[str]:
+    return run_containers(docker_client, run, f"coopbench.attempt={attempt}")
 
 
 def test_a_killed_workers_job_is_finished_once_by_another(fault_settings, queue, slow_images,
@@ -99,7 +99,7 @@ def test_a_killed_workers_job_is_finished_once_by_another(fault_settings, queue,
     assert [(e.state, e.attempt_id, e.id) for e in evaluations] == [
         ("done", attempts[1].id, job.evaluation_id)]
     assert first_attempt_files == []
-    assert docker_client.containers.list(all=True, filters={"label": f"coopbench.run={run}"}) == []
+    assert run_containers(docker_client, run) == []
 
 
 def _job(store: Store, job_id: str) -> Job:

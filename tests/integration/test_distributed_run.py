@@ -15,6 +15,7 @@ from coopbench.store import Attempt, Job, Store
 from coopbench.store.models import FINISHED_STATES
 from scheduler.enqueue import RunRequest, enqueue_run
 from scheduler.publish import Publisher
+from tests.containers import run_containers
 from tests.export.test_schemas import errors, exported_files
 
 RUN_TIMEOUT_S = 300
@@ -62,10 +63,6 @@ def wait_until_finished(store: Store, run: str, workers: LocalWorkers) -> None:
     pytest.fail(f"run {run} did not finish in {RUN_TIMEOUT_S} s")
 
 
-def containers_of(docker_client, run: str) -> list:
-    return docker_client.containers.list(all=True, filters={"label": f"coopbench.run={run}"})
-
-
 def test_demo_run_end_to_end(settings, demo_images, docker_client, tmp_path):
     run = f"e2e-{settings.queue[-8:]}"
     store = Store(settings.database_url)
@@ -83,7 +80,7 @@ def test_demo_run_end_to_end(settings, demo_images, docker_client, tmp_path):
     # Exactly once: one attempt per job, and it is the one that finished it.
     assert len(attempts) == 36 and {a.state for a in attempts} == {"done"}
     assert {a.worker.split("@")[0] for a in attempts} == {"e2e1", "e2e2"}, "both workers ran jobs"
-    assert containers_of(docker_client, run) == []
+    assert run_containers(docker_client, run) == []
 
     out = tmp_path / "export"
     manifest = export_run(store, run, out)
@@ -164,7 +161,7 @@ def test_a_message_delivered_many_times_runs_the_job_once(settings, demo_images,
         states = session.scalars(select(Job.state).where(Job.run_name == run)).all()
     assert sorted(states) == ["done"] * len(job_ids)
     assert len(attempts) == len(job_ids)  # one attempt each, however many deliveries
-    assert containers_of(docker_client, run) == []
+    assert run_containers(docker_client, run) == []
 
 
 def _changed_lines(patch: str) -> list[str]:

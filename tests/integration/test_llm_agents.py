@@ -21,8 +21,9 @@ from coopbench.dataset import demo_dataset_path, load_tasks
 from coopbench.export import export_run
 from coopbench.localcluster import LocalWorkers
 from coopbench.store import AgentRun, Artifact, Attempt, Job, Store
+from tests.containers import run_containers
 from tests.fakellm import FakeLLM, apply_patch_command, bash, http_error, received_messages, submit
-from tests.integration.test_distributed_run import containers_of, wait_until_finished
+from tests.integration.test_distributed_run import wait_until_finished
 
 LEDGER = {t.repo: t for t in load_tasks(demo_dataset_path())}["ledger_task"]
 MODEL = "openai/fake-model"
@@ -158,7 +159,7 @@ def test_llm_agents_solo_and_coop_with_messages_through_workers(
     bus_jobs = {key.split(":")[3] for key in watcher.seen}
     assert bus_jobs == {jobs["coop"].id}
     assert list(redis_client.scan_iter(match=f"coopbench:bus:{run}:*")) == []
-    assert containers_of(docker_client, run) == []
+    assert run_containers(docker_client, run) == []
 
     out = tmp_path / "export"
     manifest = export_run(store, run, out)

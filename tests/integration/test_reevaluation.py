@@ -18,7 +18,8 @@ from coopbench.store import AgentRun, Attempt, Evaluation, Job, JobState, Store
 from scheduler.enqueue import enqueue_run
 from scheduler.evaluate import request_evaluations
 from scheduler.publish import Publisher
-from tests.integration.test_distributed_run import (RUN_TIMEOUT_S, containers_of, demo_request,
+from tests.containers import run_containers
+from tests.integration.test_distributed_run import (RUN_TIMEOUT_S, demo_request,
                                                     expected_outcome, wait_until_finished)
 
 PAIRS = [(1, 2), (1, 3), (3, 4)]  # ledger: union breaks it, clean, union fixes it
@@ -94,7 +95,7 @@ def test_evaluate_command_reevaluates_on_workers_without_running_agents(
     for job in jobs:
         assert job.state == JobState.done and job.evaluation_id == latest[job.id].id
         assert latest[job.id].test_filter == "upstream" and latest[job.id].duration_s > 0
-    assert containers_of(docker_client, run) == []
+    assert run_containers(docker_client, run) == []
 
     out = tmp_path / "export"
     manifest = export_run(store, run, out)

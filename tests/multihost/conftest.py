@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from coopbench.sandbox import LABEL_PREFIX
+from coopbench.sandbox import remove_labelled
 from tests.multihost.network import NamespaceHost, PasswordPostgres, PasswordRedis, Topology
 
 HOSTS = 2
@@ -66,6 +66,4 @@ def hosts(topology, redis_server, postgres, docker_client, tmp_path) -> list[Nam
         for host in made:
             host.stop_worker()
         for host in made:
-            for container in docker_client.containers.list(
-                    all=True, filters={"label": f"{LABEL_PREFIX}host={host.hostname}"}):
-                container.remove(force=True)
+            remove_labelled(docker_client, {"host": host.hostname})

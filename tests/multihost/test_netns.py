@@ -17,8 +17,9 @@ from coopbench.dataset import demo_dataset_path
 from coopbench.export import MANIFEST_NAME
 from coopbench.store import Attempt, Evaluation, Job, Store
 from tests.conftest import COOPBENCH
+from tests.containers import run_containers
 from tests.integration.test_distributed_run import (
-    containers_of, expected_outcome, wait_until_finished,
+    expected_outcome, wait_until_finished,
 )
 
 pytestmark = pytest.mark.docker
@@ -65,7 +66,7 @@ def test_demo_run_across_two_namespace_hosts(topology, redis_server, postgres, h
     assert {a.host for a in attempts} == names, "both hosts ran jobs, and only they did"
     assert {a.worker.split(":")[0] for a in attempts} == {f"w@{name}" for name in names}
     assert evaluation_hosts <= names
-    assert containers_of(docker_client, run) == []
+    assert run_containers(docker_client, run) == []
 
     exports = {}
     for host in hosts:
