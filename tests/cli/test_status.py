@@ -8,6 +8,7 @@ from datetime import timedelta
 
 from sqlalchemy import select, update
 
+from coopbench.dataset import demo_dataset_path, discover_pairs
 from coopbench.jobspec import Setting
 from coopbench.localcluster import LocalWorkers
 from coopbench.store import Job, JobState, Store, utcnow
@@ -24,7 +25,9 @@ def status_json(cli, run: str) -> dict:  # noqa: ANN001
 def test_status_json_during_and_after_a_run(cli, settings, demo_images, tmp_path):
     run = f"status-{settings.queue[-8:]}"
     store = Store(settings.database_url)
-    request = dataclasses.replace(demo_request(run, demo_images), settings=[Setting.solo, Setting.coop])
+    pairs = discover_pairs(demo_dataset_path())[:4]  # enough to watch some run, some wait
+    request = dataclasses.replace(demo_request(run, demo_images, pairs),
+                                  settings=[Setting.solo, Setting.coop])
     seen_running = []
     with LocalWorkers(settings, 2, 2, tmp_path / "logs", name_prefix="st") as workers:
         enqueue_run(settings, request)
@@ -43,10 +46,10 @@ def test_status_json_during_and_after_a_run(cli, settings, demo_images, tmp_path
     assert job["host"] and job["worker"].startswith("st") and job["attempt"] == 1
     assert job["age_seconds"] >= 0 and job["heartbeat_seconds_ago"] is not None
     assert not job["stuck"]
-    assert final["jobs"]["total"] == final["jobs"]["finished"] == final["jobs"]["done"] == 24
-    assert final["by_setting"] == {"solo": {"done": 12}, "coop": {"done": 12}}
+    assert final["jobs"]["total"] == final["jobs"]["finished"] == final["jobs"]["done"] == 8
+    assert final["by_setting"] == {"solo": {"done": 4}, "coop": {"done": 4}}
     assert final["running"] == [] and final["stuck"] == [] and final["eta_seconds"] == 0.0
-    assert final["attempts"] == {"total": 24, "done": 24}
+    assert final["attempts"] == {"total": 8, "done": 8}
     assert final["cost"] == {"spent_usd": 0.0, "unknown_jobs": 0}
     workers_seen = [w for w in final["workers"] if w["name"].startswith("st")]
     assert len(workers_seen) == 2 and all(w["alive"] and w["concurrency"] == 2 for w in workers_seen)
