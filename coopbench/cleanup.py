@@ -33,7 +33,8 @@ from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 
 from coopbench.config import Settings
-from coopbench.sandbox import LABEL_PREFIX
+from coopbench.errors import SandboxError
+from coopbench.sandbox import LABEL_PREFIX, docker_client
 from coopbench.store import Evaluation, EvaluationState, Job, JobState, Store, utcnow
 
 log = logging.getLogger(__name__)
@@ -85,6 +86,15 @@ def remove_orphans(store: Store, docker_client: docker.DockerClient, host: str |
             log.info("removed container %s: %s", container.name, reason)
             removed.append(container.name)
     return removed
+
+
+def cleanup_once(settings: Settings, store: Store) -> list[str]:
+    """One pass over this host's Docker engine: the names of the containers removed."""
+    client = docker_client()
+    try:
+        return remove_orphans(store, client, unknown_min_age_s=unknown_job_min_age_s(settings))
+    finally:
+        client.close()
 
 
 def stale_reason(attempt: str, job: Job, evaluations: dict[tuple[str, int], Evaluation],
@@ -188,7 +198,7 @@ class PeriodicCleanup:
         while not self._stop.is_set():
             try:
                 self.run_once()
-            except (docker.errors.DockerException, SQLAlchemyError) as error:
+            except (docker.errors.DockerException, SandboxError, SQLAlchemyError) as error:
                 # Docker or the store away for a while: try again next time
                 log.warning("container cleanup failed: %s", str(error).splitlines()[0])
             except Exception:
@@ -196,10 +206,8 @@ class PeriodicCleanup:
             self._stop.wait(self.settings.sweep_interval_s)
 
     def run_once(self) -> list[str]:
-        store, client = Store(self.settings.database_url), docker.from_env(timeout=60)
+        store = Store(self.settings.database_url)
         try:
-            return remove_orphans(store, client,
-                                  unknown_min_age_s=unknown_job_min_age_s(self.settings))
+            return cleanup_once(self.settings, store)
         finally:
-            client.close()
             store.dispose()

@@ -62,11 +62,10 @@ def run_block(run: Run) -> dict:
 
 
 def finished_job(job: Job, evaluation: Evaluation | None) -> FinishedJob:
+    if job.state != JobState.done:
+        return FinishedJob(job, [])
     agents = next((a for a in job.attempt_rows if a.id == job.agents_attempt_id), None)
-    agent_runs = list(agents.agent_runs) if agents else []
-    if job.state != JobState.done or agents is None or evaluation is None:
-        return FinishedJob(job, agent_runs if job.state == JobState.done else [])
-    return FinishedJob(job, agent_runs, evaluation)
+    return FinishedJob(job, list(agents.agent_runs), evaluation) if agents else FinishedJob(job, [])
 
 
 def export_run(store: Store, run_name: str, out: Path) -> dict:

@@ -62,9 +62,5 @@ class SandboxLimits:
             kwargs["nano_cpus"] = int(self.cpus * 1e9)
         return kwargs
 
-    def describe(self) -> dict:
-        return {"max_containers": self.slots.limit if self.slots else 0,
-                "container_memory": self.memory, "container_cpus": self.cpus}
-
 
 NO_LIMITS = SandboxLimits()

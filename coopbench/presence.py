@@ -44,21 +44,22 @@ class Presence:
         self._stop.set()
 
     def _loop(self) -> None:
-        store = Store(self.settings.database_url)
         limits = {"max_containers": self.settings.max_containers,
                   "container_memory": self.settings.container_memory,
                   "container_cpus": self.settings.container_cpus}
         registered = False
-        try:
-            while not self._stop.is_set():
-                try:
-                    if registered:
-                        touch_worker(store, self.name)
-                    else:
-                        register_worker(store, self.name, self.concurrency, self.queues, limits)
-                        registered = True
-                except Exception as error:  # the store away for a while: try next time
-                    log.warning("worker presence: %s", str(error).splitlines()[0])
-                self._stop.wait(self.settings.sweep_interval_s)
-        finally:
-            store.dispose()
+        while not self._stop.is_set():
+            # A store per pass, closed after it: in a worker's main process nothing stays
+            # open between passes for a pool process forked later to inherit.
+            store = Store(self.settings.database_url)
+            try:
+                if registered:
+                    touch_worker(store, self.name)
+                else:
+                    register_worker(store, self.name, self.concurrency, self.queues, limits)
+                    registered = True
+            except Exception as error:  # the store away for a while: try next time
+                log.warning("worker presence: %s", str(error).splitlines()[0])
+            finally:
+                store.dispose()
+            self._stop.wait(self.settings.sweep_interval_s)

@@ -37,17 +37,19 @@ def run_status(store: Store, run_name: str, sweep_interval_s: float = 30.0) -> d
         by_setting[job.setting][job.state] += 1
     infra = [a for a in attempts if a.error_class == "infra"]
     costs = [j.cost_usd for j in jobs if j.state == JobState.done]
-    finished = sum(1 for j in jobs if j.state in FINISHED_STATES)
+    states = Counter(j.state for j in jobs)
+    finished = sum(n for state, n in states.items() if state in FINISHED_STATES)
+    running_rows = [_running(job, hosts, now) for job in sorted(running, key=lambda j: j.started_at)]
     silence = timedelta(seconds=WORKER_SILENCE_PERIODS * sweep_interval_s)
     return {
         "run": run.name, "agent": run.agent, "model": run.model, "settings": run.settings,
         "created_at": _iso(run.created_at), "cancelled_at": _iso(run.cancelled_at),
         "cost_cap_usd": run.cost_cap_usd, "now": _iso(now),
         "jobs": {"total": len(jobs), "finished": finished,
-                 **{state.value: sum(1 for j in jobs if j.state == state) for state in JobState}},
+                 **{state.value: states[state] for state in JobState}},
         "by_setting": {setting: dict(counts) for setting, counts in by_setting.items()},
-        "running": [_running(job, hosts, now) for job in sorted(running, key=lambda j: j.started_at)],
-        "stuck": [job.id for job in running if job.lease_expires_at and job.lease_expires_at < now],
+        "running": running_rows,
+        "stuck": [row["id"] for row in running_rows if row["stuck"]],
         "attempts": {"total": len(attempts), **Counter(a.state for a in attempts)},
         "infra_errors": {"total": len(infra), "recent": [
             {"job": a.job_id, "attempt": a.number, "host": a.host, "at": _iso(a.finished_at),
@@ -55,7 +57,7 @@ def run_status(store: Store, run_name: str, sweep_interval_s: float = 30.0) -> d
         "evaluations_pending": pending_evaluations,
         "cost": {"spent_usd": round(sum(c for c in costs if c is not None), 6),
                  "unknown_jobs": sum(1 for c in costs if c is None)},
-        "eta_seconds": _eta(jobs, now),
+        "eta_seconds": _eta(jobs, len(jobs) - finished, now),
         "workers": [{"name": w.name, "host": w.host, "concurrency": w.concurrency,
                      "queues": w.queues, "limits": w.limits, "last_seen": _iso(w.last_seen),
                      "alive": now - w.last_seen <= silence} for w in workers],
@@ -74,10 +76,9 @@ def _running(job: Job, hosts: dict[str, str], now: datetime) -> dict:
     }
 
 
-def _eta(jobs: list[Job], now: datetime) -> float | None:
+def _eta(jobs: list[Job], remaining: int, now: datetime) -> float | None:
     """Remaining jobs over the throughput so far (finished jobs per second since the first
     start); None until a job has finished, 0 when nothing is left."""
-    remaining = sum(1 for j in jobs if j.state in (JobState.queued, JobState.running))
     if remaining == 0:
         return 0.0
     finished = [j for j in jobs if j.state in FINISHED_STATES and j.finished_at]

@@ -25,7 +25,7 @@ from sqlalchemy import select
 
 from coopbench.broker_contents import KombuRedisLayout, read_broker
 from coopbench.store import Evaluation, EvaluationState, Job, JobState, Store, utcnow
-from coopbench.store.published import publish_and_stamp
+from coopbench.store.published import evaluation_task_id, publish_and_stamp
 
 log = logging.getLogger(__name__)
 
@@ -126,16 +126,12 @@ def _still_needing_a_message(store: Store, lost: list[str],
     return ([j for j in lost if j in still_queued], [j for j in expired if j in still_expired])
 
 
-def _task_id(job_id: str, number: int) -> str:
-    return f"{job_id}-e{number}"  # as scheduler.evaluate publishes them
-
-
 def _queued_evaluations(store: Store) -> list[tuple[str, int]]:
     with store.session() as session:
         rows = session.execute(
             select(Evaluation.id, Evaluation.job_id, Evaluation.number)
             .where(Evaluation.state == EvaluationState.queued).order_by(Evaluation.id))
-        return [(_task_id(job_id, number), eid) for eid, job_id, number in rows]
+        return [(evaluation_task_id(job_id, number), eid) for eid, job_id, number in rows]
 
 
 def _expired_evaluations(store: Store) -> list[tuple[str, int]]:
@@ -146,7 +142,7 @@ def _expired_evaluations(store: Store) -> list[tuple[str, int]]:
             .where(Evaluation.state == EvaluationState.running, Evaluation.fencing_token > 0,
                    Evaluation.lease_expires_at < utcnow())
             .order_by(Evaluation.id))
-        return [(_task_id(job_id, number), eid) for eid, job_id, number in rows]
+        return [(evaluation_task_id(job_id, number), eid) for eid, job_id, number in rows]
 
 
 def _publish_jobs(store: Store, doorbell: Doorbell, job_ids: list[str]) -> list[str]:

@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 from coopbench.config import Settings
 from coopbench.store import Evaluation, EvaluationState, Job, JobState, Store, utcnow
-from coopbench.store.published import publish_and_stamp
+from coopbench.store.published import evaluation_task_id, publish_and_stamp
 from scheduler.publish import Publisher
 
 log = logging.getLogger(__name__)
@@ -93,4 +93,4 @@ def _unpublished(store: Store, run_name: str) -> list[tuple[int, str]]:
                    Evaluation.published_at.is_(None))
             .order_by(Evaluation.id)
         ).all()
-    return [(eid, f"{job_id}-e{number}") for eid, job_id, number in rows]
+    return [(eid, evaluation_task_id(job_id, number)) for eid, job_id, number in rows]

@@ -13,6 +13,7 @@ from rich.table import Table
 from coopbench.cli.common import console, settings_from
 from coopbench.status import run_status
 from coopbench.store import Store
+from coopbench.store.models import FINISHED_STATES
 
 STATE_COLOURS = {"done": "green", "running": "cyan", "queued": "white", "failed": "red",
                  "failed_infra": "magenta", "cancelled": "yellow"}
@@ -39,13 +40,12 @@ def status(
     if not watch:
         console.print(render(current()))
         return
-    with Live(render(current()), console=console, refresh_per_second=4) as live:
-        while True:
+    state = current()
+    with Live(render(state), console=console, refresh_per_second=4) as live:
+        while state["jobs"]["finished"] != state["jobs"]["total"]:
+            time.sleep(interval)
             state = current()
             live.update(render(state))
-            if state["jobs"]["finished"] == state["jobs"]["total"]:
-                return
-            time.sleep(interval)
 
 
 def render(state: dict) -> Group:
@@ -59,7 +59,7 @@ def render(state: dict) -> Group:
     bars.add_task("all", total=jobs["total"], completed=jobs["finished"],
                   states=_states(jobs))
     for setting, counts in state["by_setting"].items():
-        done = sum(n for s, n in counts.items() if s not in ("queued", "running"))
+        done = sum(n for s, n in counts.items() if s in FINISHED_STATES)
         bars.add_task(setting, total=sum(counts.values()), completed=done, states=_states(counts))
     eta = state["eta_seconds"]
     summary = (f"cost so far ${state['cost']['spent_usd']:.2f}"

@@ -79,19 +79,9 @@ def _one_pass(settings: Settings, store: Store, broker: redis.Redis, cleanup: bo
                                f"{str(error).splitlines()[0]}") from None
     line = report.summary()
     if cleanup:
-        line += f" containers_removed={len(_cleanup(settings, store))}"
+        from coopbench.cleanup import cleanup_once
+        line += f" containers_removed={len(cleanup_once(settings, store))}"
     return line
-
-
-def _cleanup(settings: Settings, store: Store) -> list[str]:
-    from coopbench.cleanup import remove_orphans, unknown_job_min_age_s
-    from coopbench.sandbox import docker_client
-
-    client = docker_client()
-    try:
-        return remove_orphans(store, client, unknown_min_age_s=unknown_job_min_age_s(settings))
-    finally:
-        client.close()
 
 
 def register(app: typer.Typer) -> None:

@@ -15,6 +15,7 @@ from coopbench.jobspec import Setting
 from coopbench.manifest import (FinishedJob, coordination_gap, group_by_setting, pair_key,
                                 setting_summary)
 from coopbench.store import Job, JobState, Store, utcnow
+from coopbench.store.models import FINISHED_STATES
 
 
 class Outcome:
@@ -141,7 +142,7 @@ def _job_row(item: FinishedJob) -> JobRow:
     # attempt are included; standalone re-evaluations are not.
     spans = [(a.finished_at - a.started_at).total_seconds()
              for a in job.attempt_rows if a.finished_at is not None]
-    finished = job.state in (JobState.done, JobState.failed, JobState.failed_infra, JobState.cancelled)
+    finished = job.state in FINISHED_STATES
     return JobRow(
         pair=pair_label(pair_key(job)), key=pair_key(job), setting=job.setting, state=job.state,
         outcome=outcome(job), merge_status=job.merge_status, both_passed=job.both_passed,

@@ -118,12 +118,13 @@ def close_job_evaluations(session, job_id: str, state: str, error: str) -> None:
 
 def renew_lease(store: Store, claim: Claim, lease_s: float) -> bool:
     """Extend the lease; False if the claim was lost (the job was taken over or finished)."""
+    now = utcnow()
     with store.session() as session, session.begin():
         renewed = session.execute(
             update(Job)
             .where(Job.id == claim.job_id, Job.fencing_token == claim.token,
                    Job.state == JobState.running)
-            .values(lease_expires_at=utcnow() + timedelta(seconds=lease_s), heartbeat_at=utcnow())
+            .values(lease_expires_at=now + timedelta(seconds=lease_s), heartbeat_at=now)
         )
         return renewed.rowcount == 1
 

@@ -14,6 +14,11 @@ from coopbench.store.engine import Store, utcnow
 from coopbench.store.models import Evaluation, Job
 
 
+def evaluation_task_id(job_id: str, number: int) -> str:
+    """The Celery task id of a job's standalone evaluation ``number`` (a job's is its id)."""
+    return f"{job_id}-e{number}"
+
+
 def stamp_published(store: Store, model: type[Job] | type[Evaluation], ids: list) -> None:
     if not ids:
         return

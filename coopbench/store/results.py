@@ -10,6 +10,7 @@ re-evaluation ever runs (and pays for) the agents again. The evaluation stage en
 
 import json
 import logging
+from datetime import datetime
 
 from sqlalchemy import func, select, update
 
@@ -117,14 +118,8 @@ def record_failed(store: Store, claim: Claim, state: JobState, error_class: str,
                   artifacts: dict[str, str] | None = None) -> None:
     """The attempt failed; ``artifacts`` are what it leaves as evidence (kept with it)."""
     now = utcnow()
-    try:
-        with store.session() as session, session.begin():
-            fenced_update(session, claim, state=state, finished_at=now, error=error)
-            _finish_attempt(session, claim, state, now, error_class, error)
-            _add_artifacts(session, claim.job_id, claim.attempt_id, None, artifacts or {}, now)
-            close_job_evaluations(session, claim.job_id, EvaluationState.failed_infra, error)
-    except LeaseLost:
-        record_abandoned(store, claim, error)
+    _close_failed_attempt(store, claim, now, state, error_class, error, artifacts,
+                          state=state, finished_at=now)
 
 
 @retry_on_disconnect
@@ -133,22 +128,34 @@ def record_retry(store: Store, claim: Claim, error: str,
     """The attempt failed for an infrastructure reason and the job has retries left: it goes
     back to queued (its message not yet sent), the failed attempt kept with its evidence.
     False if the claim was gone (cancelled, taken over): nothing to re-queue then."""
-    now = utcnow()
+    return _close_failed_attempt(store, claim, utcnow(), JobState.failed_infra, "infra", error,
+                                 artifacts, state=JobState.queued, published_at=None)
+
+
+def _close_failed_attempt(store: Store, claim: Claim, now: datetime, attempt_state: str,
+                          error_class: str, error: str, artifacts: dict[str, str] | None,
+                          **job_values) -> bool:
+    """Close the attempt with its evidence and set the job's ``job_values``, under our claim;
+    False (the attempt closed as abandoned) if the claim was gone."""
     try:
         with store.session() as session, session.begin():
-            fenced_update(session, claim, state=JobState.queued, published_at=None, error=error)
-            _finish_attempt(session, claim, JobState.failed_infra, now, "infra", error)
+            fenced_update(session, claim, error=error, **job_values)
+            _finish_attempt(session, claim, attempt_state, now, error_class, error)
             _add_artifacts(session, claim.job_id, claim.attempt_id, None, artifacts or {}, now)
             close_job_evaluations(session, claim.job_id, EvaluationState.failed_infra, error)
         return True
     except LeaseLost:
-        record_abandoned(store, claim, error)
+        _abandon(store, claim, error)  # not the retrying wrapper: our caller's retry covers it
         return False
 
 
 @retry_on_disconnect
 def record_abandoned(store: Store, claim: Claim, reason: str) -> None:
     """Our claim was taken over: close our attempt, leave the job to its new holder."""
+    _abandon(store, claim, reason)
+
+
+def _abandon(store: Store, claim: Claim, reason: str) -> None:
     with store.session() as session, session.begin():
         _finish_attempt(session, claim, "abandoned", utcnow(), "infra", reason)
 

@@ -13,6 +13,8 @@ from pathlib import Path
 import docker
 import docker.errors
 
+from tests.containers import container_names, run_containers
+
 REPO_ROOT = Path(__file__).resolve().parents[2]
 COMPOSE_FILE = REPO_ROOT / "docker-compose.yml"
 # What compose interpolates must come from the env file only: the caller's environment
@@ -86,11 +88,10 @@ class Stack:
         """The project's containers, volumes and networks, and the run's task containers."""
         project = {"label": f"com.docker.compose.project={self.project}"}
         return {
-            "containers": [c.name for c in client.containers.list(all=True, filters=project)],
+            "containers": container_names(client, project["label"]),
             "volumes": [v.name for v in client.volumes.list(filters=project)],
             "networks": [n.name for n in client.networks.list(filters=project)],
-            "task containers": [c.name for c in client.containers.list(
-                all=True, filters={"label": f"coopbench.run={self.run}"})],
+            "task containers": run_containers(client, self.run),
         }
 
     def destroy(self, client: docker.DockerClient) -> None:
