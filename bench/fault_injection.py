@@ -19,7 +19,6 @@ import json
 import os
 import random
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -36,7 +35,7 @@ from coopbench.config import Settings  # noqa: E402
 from coopbench.dataset import demo_dataset_path, discover_pairs, load_tasks  # noqa: E402
 from coopbench.images import build_task_image, image_name  # noqa: E402
 from coopbench.jobspec import AGENT_SETTINGS  # noqa: E402
-from coopbench.localcluster import LocalWorkers, wait_for_redis  # noqa: E402
+from coopbench.localcluster import LocalWorkers, free_port, wait_for_redis  # noqa: E402
 from coopbench.sandbox import docker_client  # noqa: E402
 from coopbench.store import AgentRun, Attempt, Job, Store  # noqa: E402
 from coopbench.store.models import FINISHED_STATES  # noqa: E402
@@ -45,12 +44,6 @@ from scheduler.enqueue import RunRequest, enqueue_run  # noqa: E402
 IMAGE_TEMPLATE = "coopbench-bench-{slug}:task{task_id}"
 PG_ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
 JOBS_PER_RUN = 36
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 class Redis:

@@ -4,7 +4,6 @@ the project leaves on the Docker engine."""
 
 import os
 import secrets
-import socket
 import subprocess
 import uuid
 from dataclasses import dataclass, field
@@ -13,6 +12,7 @@ from pathlib import Path
 import docker
 import docker.errors
 
+from coopbench.localcluster import free_port
 from tests.containers import container_names, run_containers
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -20,12 +20,6 @@ COMPOSE_FILE = REPO_ROOT / "docker-compose.yml"
 # What compose interpolates must come from the env file only: the caller's environment
 # would take precedence over it (a stray REDIS_PASSWORD, COOPBENCH_QUEUE, ...).
 KEPT_ENVIRONMENT = ("PATH", "HOME", "DOCKER_HOST", "DOCKER_CONFIG", "LANG")
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @dataclass

@@ -10,7 +10,6 @@ import io
 import json
 import os
 import shutil
-import socket
 import subprocess
 import tarfile
 import uuid
@@ -22,7 +21,7 @@ import redis
 
 from coopbench.broker_contents import KombuRedisLayout
 from coopbench.config import Settings
-from coopbench.localcluster import wait_for_redis
+from coopbench.localcluster import free_port, wait_for_redis
 from coopbench.dataset import Pair, demo_dataset_path, load_tasks
 from coopbench.jobspec import Setting
 from scheduler.enqueue import RunRequest
@@ -44,9 +43,7 @@ class RedisServer:
     """A redis-server on a free local port, without persistence (a restart empties it)."""
 
     def __init__(self, log_dir: Path):
-        with socket.socket() as probe:
-            probe.bind(("127.0.0.1", 0))
-            self.port = probe.getsockname()[1]
+        self.port = free_port()
         self.log_dir, self.process = log_dir, None
 
     @property

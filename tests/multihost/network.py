@@ -20,7 +20,6 @@ import random
 import secrets
 import shutil
 import signal
-import socket
 import subprocess
 import tempfile
 from pathlib import Path
@@ -28,7 +27,7 @@ from pathlib import Path
 import psycopg
 from psycopg import sql
 
-from coopbench.localcluster import wait_for_redis
+from coopbench.localcluster import free_port, wait_for_redis
 
 PG_BIN = Path("/usr/lib/postgresql/15/bin")
 SUBNET_PREFIX = "10.213"  # 10.213.X.0/24, X chosen at random among the free ones
@@ -57,12 +56,6 @@ def free_subnet() -> ipaddress.IPv4Network:
     free = [net for net in candidates if not any(net.overlaps(u) for u in used)]
     assert free, f"no free {SUBNET_PREFIX}.X.0/24 subnet on this host"
     return random.choice(free)
-
-
-def free_port(address: str) -> int:
-    with socket.socket() as probe:
-        probe.bind((address, 0))
-        return probe.getsockname()[1]
 
 
 class Topology:
