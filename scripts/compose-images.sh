@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Build the compose stack's three images locally (no registry), each only when it is missing
-# or its inputs changed: coopbench/coopbench (Dockerfile), coopbench/redis and
-# coopbench/postgres (docker/*.Dockerfile), all FROM the local base image.
+# or its inputs changed: coopbench/redis and coopbench/postgres (docker/*.Dockerfile) FROM the
+# local base image, coopbench/coopbench (Dockerfile) FROM python:3.12-slim, of which
+# scripts/python-standin.sh makes a local stand-in when the engine has none.
 #
 # Each image carries the label coopbench.inputs = a hash of its input files and of the base
 # image's id; when the image on the engine has the same hash, its build is skipped (a
@@ -18,12 +19,16 @@ BASE_IMAGE="${COOPBENCH_BASE_IMAGE:-coopbench/base:bookworm}"
 FORCE=0
 [ "${1:-}" = "--force" ] && FORCE=1
 
+PYTHON_IMAGE="${COOPBENCH_PYTHON_IMAGE:-python:3.12-slim}"
 docker image inspect "$BASE_IMAGE" >/dev/null 2>&1 || bash scripts/setup-docker.sh
-base_id=$(docker image inspect -f '{{.Id}}' "$BASE_IMAGE")
+bash scripts/python-standin.sh
 
-# A hash of the base image's id and the content and names of the given files and of every
-# file under the given directories (caches left out, as .dockerignore does).
+# A hash of the base image's id ($1) and the content and names of the given files and of
+# every file under the given directories (caches left out, as .dockerignore does).
 inputs_hash() {
+  local base_id
+  base_id=$(docker image inspect -f '{{.Id}}' "$1")
+  shift
   {
     echo "$base_id"
     find "$@" -type f ! -path '*/__pycache__/*' ! -name '*.pyc' -print0 \
@@ -31,12 +36,12 @@ inputs_hash() {
   } | sha256sum | cut -c1-16
 }
 
-# build IMAGE CONTEXT DOCKERFILE INPUT...
+# build IMAGE BASE CONTEXT DOCKERFILE INPUT...
 build() {
-  local image=$1 context=$2 dockerfile=$3
-  shift 3
+  local image=$1 base=$2 context=$3 dockerfile=$4
+  shift 4
   local hash current
-  hash=$(inputs_hash "$@")
+  hash=$(inputs_hash "$base" "$@")
   current=$(docker image inspect -f '{{index .Config.Labels "coopbench.inputs"}}' "$image" 2>/dev/null || true)
   if [ "$FORCE" = 0 ] && [ "$current" = "$hash" ]; then
     log "$image is up to date ($hash)"
@@ -46,7 +51,7 @@ build() {
   local start=$SECONDS previous
   previous=$(docker image inspect -f '{{.Id}}' "$image" 2>/dev/null || true)
   local output  # shown only on failure (the legacy builder's deprecation notice is noise)
-  if ! output=$(docker build -t "$image" -f "$dockerfile" --build-arg "BASE_IMAGE=$BASE_IMAGE" \
+  if ! output=$(docker build -t "$image" -f "$dockerfile" --build-arg "BASE_IMAGE=$base" \
       --label "coopbench.inputs=$hash" "$context" 2>&1); then
     echo "$output" | tail -n 40 >&2
     log "building $image failed"
@@ -60,10 +65,10 @@ build() {
   fi
 }
 
-build "coopbench/redis:$TAG" docker docker/redis.Dockerfile \
+build "coopbench/redis:$TAG" "$BASE_IMAGE" docker docker/redis.Dockerfile \
   docker/redis.Dockerfile docker/redis-entrypoint.sh
-build "coopbench/postgres:$TAG" docker docker/postgres.Dockerfile \
+build "coopbench/postgres:$TAG" "$BASE_IMAGE" docker docker/postgres.Dockerfile \
   docker/postgres.Dockerfile docker/postgres-entrypoint.sh
-build "coopbench/coopbench:$TAG" . Dockerfile \
-  Dockerfile .dockerignore pyproject.toml README.md coopbench workers scheduler \
+build "coopbench/coopbench:$TAG" "$PYTHON_IMAGE" . Dockerfile \
+  Dockerfile .dockerignore pyproject.toml uv.lock README.md coopbench workers scheduler \
   docker/worker.sh docker/enqueue-demo.sh

@@ -16,14 +16,25 @@ if ! pg_isready -q -h 127.0.0.1 -p 5432; then
   for _ in $(seq 1 30); do pg_isready -q -h 127.0.0.1 -p 5432 && break; sleep 1; done
 fi
 
-PYTHON=${PYTHON:-$(command -v python3.11 || command -v python3)}
-"$PYTHON" -c 'import sys; assert sys.version_info[:2] == (3, 11), sys.version' \
-  || { echo "coopbench needs Python 3.11 (set PYTHON=...)" >&2; exit 1; }
-stamp=.venv/.installed-$(sha256sum pyproject.toml | cut -c1-16)
+# Python 3.12 (upstream's cooperbench package needs it); the environment is the lock file's,
+# installed by uv.
+PYTHON=$(bash scripts/find-python.sh)
+uv() {  # uv from PATH, else from PyPI into the 3.12 interpreter (python -m uv)
+  if type -P uv >/dev/null; then command uv "$@"; return; fi
+  if ! "$PYTHON" -m uv --version >/dev/null 2>&1; then
+    log "installing uv"
+    "$PYTHON" -m pip install -q uv
+  fi
+  "$PYTHON" -m uv "$@"
+}
+stamp=.venv/.installed-$(cat pyproject.toml uv.lock | sha256sum | cut -c1-16)
 if [ ! -f "$stamp" ]; then
-  log "installing the Python environment into .venv"
-  [ -x .venv/bin/python ] || "$PYTHON" -m venv .venv
-  .venv/bin/pip install -q -e '.[dev,flower]'
+  log "installing the Python environment into .venv (uv.lock)"
+  [ -x .venv/bin/python ] && .venv/bin/python -c 'import sys; assert sys.version_info[:2] == (3, 12)' 2>/dev/null \
+    || uv venv -q --allow-existing -p "$PYTHON" .venv
+  # Where PYTHONDONTWRITEBYTECODE is set, Python caches no bytecode, and every worker would
+  # compile litellm again at start (seconds each): compile it all now (about a minute).
+  uv sync -q --frozen --extra dev --extra flower ${PYTHONDONTWRITEBYTECODE:+--compile-bytecode}
   rm -f .venv/.installed-*; touch "$stamp"
 fi
 

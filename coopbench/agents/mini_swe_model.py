@@ -58,7 +58,7 @@ class RetryPolicy:
             stop=stop_after_attempt(self.attempts),
             # base * 2^n plus up to `base` of jitter, so that agents throttled together do not
             # come back together
-            wait=wait_exponential_jitter(multiplier=self.base_delay_s, max=self.max_delay_s,
+            wait=wait_exponential_jitter(initial=self.base_delay_s, max=self.max_delay_s,
                                          jitter=self.base_delay_s),
             retry=retry_if_exception(is_transient),
             before_sleep=lambda state: log.warning(
