@@ -49,7 +49,8 @@ class Settings(BaseSettings):
         60.0, gt=0, description="How long a claim on a job lasts without a heartbeat, seconds."
     )
     agent_timeout_s: float = Field(
-        3600.0, gt=0, description="Limit on one command an agent runs in its container, seconds."
+        3 * 3600.0, gt=0, description="Limit on one command an agent runs in its container, "
+        "seconds (upstream's mini_swe_agent_v2: 10800).",
     )
     job_timeout_s: float = Field(
         4 * 3600.0, gt=0, description="Longest a job may run before Celery stops it, seconds; "
@@ -78,8 +79,9 @@ class Settings(BaseSettings):
         description="How often the sweeper and the workers' container cleanup run, seconds.",
     )
     agent_wall_s: float = Field(
-        3 * 3600.0, gt=0, description="Wall-time limit on one agent, seconds: past it the worker "
-        "stops the agent's container and records LimitsExceeded.",
+        2 * 3600.0, gt=0, description="Wall-time limit on one agent, seconds: past it the worker "
+        "stops the agent's container and records LimitsExceeded (upstream's agent containers "
+        "live 2 hours).",
     )
     infra_retries: int = Field(
         3, ge=0, description="How many times a job that failed for an infrastructure reason "

@@ -10,7 +10,7 @@ import logging
 import docker
 
 from coopbench.errors import ConfigError, InfraError, LeaseLost
-from coopbench.evaluation import EvalInput, evaluate
+from coopbench.evaluation.evaluate import EvalInput, evaluate
 from coopbench.evaluation.patches import TestFilter
 from coopbench.job_context import JobSpec, Services, load_job_spec, stored_patches
 from coopbench.store import Evaluation, EvaluationState
@@ -31,7 +31,7 @@ def eval_input(spec: JobSpec, evaluation: Evaluation, patches: dict[int, str],
         tests_patches={fid: spec.features[fid].tests_patch for fid in spec.pair},
         image=spec.image, labels=spec.labels(attempt, "eval", services.worker_name),
         container_name=spec.container_name(f"{attempt}t{token}", "eval"),
-        network=spec.eval_network,
+        network=spec.sandbox_network,
         timeout_s=services.settings.eval_timeout_s,
         test_filter=TestFilter(evaluation.test_filter),
         limits=services.sandbox_limits,

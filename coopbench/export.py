@@ -120,14 +120,17 @@ def _artifacts(session, items: list[FinishedJob]) -> dict[str, dict[str, Artifac
 
 def _write_job_files(out: Path, relative: Path, item: FinishedJob,
                      artifacts: dict[str, Artifact]) -> None:
-    """Write one job's files; ``log_dir`` is relative to ``out``, so every host writes the same."""
+    """Write one job's files under ``out / relative``."""
     job, directory = item.job, out / relative
 
     def text(name: str, default: str) -> str:
         return artifacts[name].text if name in artifacts else default
 
     result = _with_tokens(job.result or {}, item.agent_runs)
-    result["log_dir"] = str(relative)
+    # As upstream writes them: the run's folder name, and the folder's path as the logs
+    # root was given (relative when --out is), which upstream's eval uses to find the files.
+    result["run_name"] = relative.parts[0]
+    result["log_dir"] = str(out / relative)
     _write_json(directory / "result.json", result)
     runs = {run.agent_id: run for run in item.agent_runs}
 

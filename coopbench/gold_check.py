@@ -1,10 +1,11 @@
 """The gold check: do the two gold patches of a pair merge cleanly? (reference 6.9)
 
-Like upstream's ``scripts/check_gold_conflicts.py``: both gold patches, test-filtered as in
-evaluation, each applied on its own branch from the base commit, then a naive merge of
-agent1 into agent2. No union merge, no tests. A gold check is a run whose jobs have the
-setting ``gold``, so it is queued, claimed, retried and resumed like any other run, and its
-report is written from the store.
+Like upstream's ``scripts/check_gold_conflicts.py``: both gold patches, repaired and
+test-filtered as evaluation does, each applied on its own branch from the base commit
+(``git apply --ignore-whitespace``, else ``--3way``), then a naive merge of agent1 into
+agent2. No tests. A gold check is a run whose jobs have the setting ``gold``, so it is
+queued, claimed, retried and resumed like any other run, and its report is written from
+the store.
 """
 
 import logging
@@ -13,8 +14,7 @@ from collections import defaultdict
 
 from sqlalchemy import select
 
-from coopbench.evaluation.patches import TestFilter, prepare
-from coopbench.evaluation.scripts import MERGE, PATCH_DIR
+from coopbench.evaluation.patches import TestFilter, prefilter
 from coopbench.job_context import JobSpec, Services
 from coopbench.sandbox import open_sandbox
 from coopbench.store import Job, JobState, Store
@@ -24,21 +24,52 @@ from coopbench.store.results import record_done
 log = logging.getLogger(__name__)
 
 MERGE_TIMEOUT_S = 300
+PATCH_DIR = "/patches"
+
+# Upstream's check, step by step: the branches from HEAD, each patch applied as it applies
+# them, then the merge; the markers are its output lines.
+GOLD_MERGE = r"""
+set -u
+cd /workspace/repo
+git config user.email eval@cooperbench.local && git config user.name "CooperBench Eval"
+BASE_SHA=$(git rev-parse HEAD) || exit 90
+echo "BASE_SHA=$BASE_SHA"
+branch() {  # $1 branch, $2 patch number
+  git checkout -q "$BASE_SHA" && git checkout -q -b "$1"
+  patch=/patches/patch$2.patch
+  if [ -s "$patch" ]; then
+    git apply --ignore-whitespace "$patch" 2>/tmp/apply.err       || git apply --3way "$patch" 2>>/tmp/apply.err       || { echo "PATCH$2_APPLY_FAILED"; cat /tmp/apply.err; git reset -q --hard; git clean -fdq; }
+  fi
+  git add -A && git commit -q --allow-empty -m "$1"
+}
+branch agent1 1
+branch agent2 2
+echo SETUP_COMPLETE
+if git merge agent1 --no-commit --no-ff >/tmp/merge.out 2>&1; then
+  echo MERGE_RESULT=clean
+else
+  cat /tmp/merge.out
+  echo MERGE_RESULT=conflict
+fi
+"""
 
 
 def run_gold_merge(spec: JobSpec, claim: Claim, services: Services) -> None:
     """Merge the pair's gold patches in a container of the task image; record the outcome."""
+    from coopbench.evaluation.upstream import filter_test_files, sanitise  # takes seconds
+
     low, high = sorted(spec.pair)  # agent1 has the lower feature id, as in coop
-    test_filter = TestFilter(spec.run.config.get("test_filter", TestFilter.extended))
+    test_filter = TestFilter.of_run(spec.run.config)
+
+    def gold(fid: int) -> str:
+        return filter_test_files(sanitise(prefilter(spec.features[fid].gold_patch, test_filter)))
+
     attempt = str(claim.attempt_number)
     with open_sandbox(services.docker, spec.image, spec.container_name(attempt, "gold"),
                       spec.labels(attempt, "gold", services.worker_name),
-                      limits=services.sandbox_limits) as box:
-        box.put_files(PATCH_DIR, {
-            "patch1.patch": prepare(spec.features[low].gold_patch, test_filter),
-            "patch2.patch": prepare(spec.features[high].gold_patch, test_filter),
-        })
-        merged = box.exec(MERGE, timeout_s=MERGE_TIMEOUT_S, kill_on_timeout=True)
+                      spec.sandbox_network, services.sandbox_limits) as box:
+        box.put_files(PATCH_DIR, {"patch1.patch": gold(low), "patch2.patch": gold(high)})
+        merged = box.exec(GOLD_MERGE, timeout_s=MERGE_TIMEOUT_S, kill_on_timeout=True)
     outcome = gold_outcome(merged.output, merged.killed)
     merge_status = ("error" if outcome["error"] else
                     "conflicts" if outcome["has_conflict"] else "clean")
@@ -48,13 +79,13 @@ def run_gold_merge(spec: JobSpec, claim: Claim, services: Services) -> None:
 
 def gold_outcome(output: str, killed: bool = False) -> dict:
     """One entry of the report's ``all_results``, minus the pair, from the merge script's output."""
-    if killed or "SETUP_COMPLETE" not in output or not re.search(r"^BASE_SHA=\w+", output, re.M):
+    if killed or "MERGE_RESULT=" not in output or not re.search(r"^BASE_SHA=\w+", output, re.M):
         return {"has_conflict": None, "patch1_apply_failed": None, "patch2_apply_failed": None,
                 "error": "merge setup failed: " + (output[-500:] or "no output")}
     return {
-        "has_conflict": "MERGE_NAIVE_CONFLICT" in output,
-        "patch1_apply_failed": "PATCH1_FAILED" in output,
-        "patch2_apply_failed": "PATCH2_FAILED" in output,
+        "has_conflict": "MERGE_RESULT=conflict" in output,
+        "patch1_apply_failed": "PATCH1_APPLY_FAILED" in output,
+        "patch2_apply_failed": "PATCH2_APPLY_FAILED" in output,
         "error": None,
     }
 

@@ -4,7 +4,6 @@ import logging
 import os
 from collections.abc import Callable
 from dataclasses import dataclass
-from fnmatch import fnmatch
 from functools import cached_property
 
 import docker
@@ -16,7 +15,7 @@ from coopbench.errors import ConfigError
 from coopbench.host_limits import ContainerSlots, SandboxLimits
 from coopbench.images import image_name
 from coopbench.jobspec import assignments
-from coopbench.sandbox import docker_client
+from coopbench.sandbox import Network, docker_client
 from coopbench.store import Artifact, Job, Run, Store, TaskFeature
 from coopbench.store.engine import host_name
 
@@ -82,10 +81,9 @@ class JobSpec:
         return image_name(self.run.image_template, self.job.repo, self.job.task_id)
 
     @property
-    def eval_network(self) -> bool:
-        """Whether this task's runner needs a network at test time (a per-task option)."""
-        patterns = self.run.config.get("eval_network") or []
-        return any(fnmatch(f"{self.job.repo}/{self.job.task_id}", p) for p in patterns)
+    def sandbox_network(self) -> Network:
+        """The network of the run's agent and evaluation containers."""
+        return Network.of_run(self.run.config)
 
     def labels(self, attempt: str, role: str, worker: str) -> dict[str, str]:
         """Container labels: what the cleanup and a person at ``docker ps`` need to know."""

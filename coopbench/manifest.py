@@ -6,7 +6,9 @@ from datetime import datetime
 from coopbench.jobspec import Setting
 from coopbench.store import AgentRun, Evaluation, Job, JobState
 
-MANIFEST_VERSION = 1  # new keys are only ever added; a version bump means one changed meaning
+# New keys are only ever added; a version bump means one changed meaning. 2: scored by
+# upstream 0.0.29's procedure (no union merge: merge_union_resolved is gone).
+MANIFEST_VERSION = 2
 
 
 @dataclass(frozen=True)
@@ -20,12 +22,12 @@ class FinishedJob:
 
     @property
     def merge_strategy(self) -> str | None:
-        """eval.json's merge.strategy: naive | union | None."""
+        """eval.json's merge.strategy: naive | solo-agent1 | skip-merge-identical | None."""
         return self.evaluation.merge_strategy if self.evaluation else None
 
     @property
     def naive_conflicted(self) -> bool:
-        """The naive merge conflicted, whatever union then did."""
+        """The naive merge conflicted (both patches applied)."""
         return bool(self.evaluation and self.evaluation.naive_conflict)
 
     @property
@@ -100,21 +102,21 @@ def setting_summary(jobs: list[FinishedJob]) -> dict:
 
 
 def merge_counts(done: list[FinishedJob]) -> dict:
-    """How the coop merges went (all 0 for solo, which has no merge).
+    """How the coop merges went (all 0 for solo, which has no merge), by merge status.
 
-    ``merge_clean``, ``merge_missing_input`` and ``merge_errors`` follow the job's merge
-    status. ``merge_conflicts`` counts every pair whose naive merge conflicted, whatever
-    union then did, so it overlaps the others: a union-resolved pair (also counted in
-    ``merge_union_resolved``) has status ``conflicts``, a pair union could not merge has
-    status ``error``. ``merge_conflicts / evaluated pairs`` is the paper's conflict rate.
+    Upstream's statuses: ``clean``, ``conflicts`` (the naive merge conflicted; the pair is
+    then judged on the lead's patch alone, counted again in ``merge_lead_alone_passed``
+    when that passed both features), ``missing_input`` (a patch did not apply),
+    ``identical`` (both agents submitted the same patch) and ``error``.
+    ``merge_conflicts / evaluated pairs`` is the paper's conflict rate.
     """
     coop = [j for j in done if j.job.setting != Setting.solo]
     status = [j.job.merge_status for j in coop]
     return {
         "merge_clean": status.count("clean"),
         "merge_conflicts": sum(1 for j in coop if j.naive_conflicted),
-        "merge_union_resolved": sum(
-            1 for j in coop if j.merge_strategy == "union" and j.job.eval_status != "error"),
+        "merge_lead_alone_passed": sum(1 for j in coop if j.merge_strategy == "solo-agent1"),
+        "merge_identical": status.count("identical"),
         "merge_missing_input": status.count("missing_input"),
         "merge_errors": status.count("error"),
     }

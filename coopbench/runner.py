@@ -24,7 +24,7 @@ from coopbench.agents import AgentResult, AgentStatus, AgentTask, get_agent
 from coopbench.bus import MessageBus
 from coopbench.errors import ConfigError, CoopbenchError, InfraError, LeaseLost
 from coopbench.eval_stage import eval_input
-from coopbench.evaluation import evaluate
+from coopbench.evaluation.evaluate import evaluate
 from coopbench.evaluation.patches import TestFilter
 from coopbench.gold_check import run_gold_merge
 from coopbench.job_context import JobSpec, Services, load_job_spec, stored_patches
@@ -141,7 +141,7 @@ def run_agents(spec: JobSpec, claim: Claim, services: Services) -> AgentsOutcome
         try:
             with open_sandbox(services.docker, spec.image, spec.container_name(attempt, role),
                               spec.labels(attempt, role, services.worker_name),
-                              limits=services.sandbox_limits) as box:
+                              spec.sandbox_network, services.sandbox_limits) as box:
                 with wall.watching(box.kill):
                     result = agent.run(task, box)
             return wall.limit_result(result) if wall.expired else result
@@ -170,7 +170,7 @@ def run_agents(spec: JobSpec, claim: Claim, services: Services) -> AgentsOutcome
 
 def run_evaluation_stage(spec: JobSpec, claim: Claim, agents_attempt_id: int,
                          services: Services) -> None:
-    test_filter = spec.run.config.get("test_filter", TestFilter.extended)
+    test_filter = TestFilter.of_run(spec.run.config)
     evaluation = start_evaluation(services.store, claim, agents_attempt_id, test_filter)
     # From the store, not memory: the very patches a retry or a re-evaluation would read.
     patches = stored_patches(services.store, spec, agents_attempt_id)

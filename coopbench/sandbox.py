@@ -1,10 +1,11 @@
 """A task container: started from the task image, commands run in it, always removed.
 
 Containers carry ``coopbench.*`` labels (run, job, host, worker, role) so that a reaper
-can find what a dead worker left behind. They have no network unless asked for: the agent
-loop and its LLM calls run in the worker, only shell commands run in here.
+can find what a dead worker left behind. Their network is the run's policy (``Network``):
+Docker's default, as upstream's containers have, unless the run asked for none.
 """
 
+import enum
 import io
 import logging
 import tarfile
@@ -29,6 +30,25 @@ PIDS_LIMIT = 1024  # a fork bomb in a container must not take the host down
 OUTSIDE_GRACE_S = 30  # beyond an inner `timeout`, before the container itself is killed
 COMMAND_ENV = {"PAGER": "cat", "MANPAGER": "cat", "LESS": "-R", "PIP_PROGRESS_BAR": "off",
                "TQDM_DISABLE": "1"}
+
+
+class Network(enum.StrEnum):
+    """A task container's network. ``default`` is Docker's default bridge, as upstream's
+    agent and evaluation containers have: real task runners ``pip install`` at test time.
+    ``none`` is a hardening option (``enqueue --sandbox-network none``): no agent command
+    reaches the internet, and every runner that installs at test time fails."""
+
+    default = "default"
+    none = "none"
+
+    @property
+    def network_mode(self) -> str | None:
+        return None if self is Network.default else "none"
+
+    @classmethod
+    def of_run(cls, run_config: dict) -> "Network":
+        """A run's policy; runs enqueued before the option existed ran without a network."""
+        return cls(run_config.get("sandbox_network", cls.none))
 
 
 @dataclass(frozen=True)
@@ -142,7 +162,7 @@ def open_sandbox(
     image: str,
     name: str,
     labels: dict[str, str],
-    network: bool = False,
+    network: Network = Network.default,
     limits: SandboxLimits = NO_LIMITS,
 ) -> Iterator[Sandbox]:
     """Start a container from ``image`` that idles until removed, and remove it afterwards.
@@ -161,7 +181,7 @@ def open_sandbox(
 
 @contextmanager
 def _started(client: docker.DockerClient, image: str, name: str, labels: dict[str, str],
-             network: bool, limits: SandboxLimits) -> Iterator[Sandbox]:
+             network: Network, limits: SandboxLimits) -> Iterator[Sandbox]:
     try:
         # create + start, not run: run would try to pull a missing image from a registry.
         container = client.containers.create(
@@ -170,7 +190,7 @@ def _started(client: docker.DockerClient, image: str, name: str, labels: dict[st
             command=[],
             name=name,
             labels={LABEL_PREFIX + key: value for key, value in labels.items()},
-            network_mode=None if network else "none",
+            network_mode=network.network_mode,
             working_dir=WORKDIR,
             pids_limit=PIDS_LIMIT,
             **limits.create_kwargs(),

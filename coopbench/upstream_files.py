@@ -8,6 +8,7 @@ Times are the store's naive UTC times as ISO strings (upstream writes naive loca
 exported (each ``eval.json`` carries its own).
 """
 
+from coopbench.deviations import run_deviations
 from coopbench.jobspec import Setting
 from coopbench.manifest import FinishedJob, pair_key
 from coopbench.results import model_label
@@ -40,6 +41,8 @@ def config_json(run: Run, name: str, setting: str, jobs: list[FinishedJob]) -> d
         "concurrency": len({a.worker for j in jobs for a in j.job.attempt_rows}),
         "total_tasks": len(jobs),
         "started_at": run.created_at.isoformat(),
+        # coopbench's: every deliberate difference from upstream this run made (none: [])
+        "deviations": run_deviations(run.agent, run.step_limit, run.cost_limit_usd, run.config),
     }
 
 

@@ -14,7 +14,9 @@ from sqlalchemy import select
 from coopbench.config import Settings
 from coopbench.dataset import Pair, Task
 from coopbench.errors import ConfigError
+from coopbench.evaluation.patches import TestFilter
 from coopbench.jobspec import Setting, job_id
+from coopbench.sandbox import Network
 from coopbench.store import Job, JobState, Run, Store, TaskFeature, utcnow
 from coopbench.store.published import publish_and_stamp
 from scheduler.publish import Publisher
@@ -34,8 +36,8 @@ class RunRequest:
     step_limit: int
     cost_limit_usd: float
     image_template: str
-    eval_network: list[str] = field(default_factory=list)  # <repo>/<task_id> glob patterns
-    test_filter: str = "extended"  # which test-file filter evaluation applies to patches
+    sandbox_network: str = "default"  # agent and evaluation containers: default | none
+    test_filter: str = "upstream"  # which test-file filter evaluation applies to patches
     agent_config: dict = field(default_factory=dict)  # --agent-config, validated, no secrets
     cost_cap_usd: float | None = None  # None: keep the run's (no cap for a new run); 0: no cap
     force: bool = False
@@ -89,7 +91,8 @@ def _write_run(session, request: RunRequest, settings: Settings) -> None:  # noq
             model=request.model, settings=[s.value for s in request.settings],
             step_limit=request.step_limit, cost_limit_usd=request.cost_limit_usd,
             image_template=request.image_template, cost_cap_usd=request.cost_cap_usd or None,
-            config={"eval_network": request.eval_network, "test_filter": request.test_filter,
+            config={"sandbox_network": request.sandbox_network,
+                    "test_filter": request.test_filter,
                     "agent_config": request.agent_config,
                     **settings.model_dump(exclude={"database_url", "broker_url", "bus_url"})},
         ))
@@ -97,12 +100,12 @@ def _write_run(session, request: RunRequest, settings: Settings) -> None:  # noq
     stored = {"agent": existing.agent, "model": existing.model,
               "step_limit": existing.step_limit, "cost_limit": existing.cost_limit_usd,
               "image_template": existing.image_template,
-              "eval_network": existing.config.get("eval_network", []),
-              "test_filter": existing.config.get("test_filter", "extended"),
+              "sandbox_network": Network.of_run(existing.config).value,
+              "test_filter": TestFilter.of_run(existing.config).value,
               "agent_config": existing.config.get("agent_config") or {}}
     asked = {"agent": request.agent, "model": request.model, "step_limit": request.step_limit,
              "cost_limit": request.cost_limit_usd, "image_template": request.image_template,
-             "eval_network": request.eval_network, "test_filter": request.test_filter,
+             "sandbox_network": request.sandbox_network, "test_filter": request.test_filter,
              "agent_config": request.agent_config}
     changed = [f"--{key.replace('_', '-')} {stored[key]!r} (asked {asked[key]!r})"
                for key in stored if stored[key] != asked[key]]

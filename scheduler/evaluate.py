@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from sqlalchemy import select
 
 from coopbench.config import Settings
+from coopbench.evaluation.patches import TestFilter
 from coopbench.store import Evaluation, EvaluationState, Job, JobState, Store, utcnow
 from coopbench.store.published import evaluation_task_id, publish_and_stamp
 from scheduler.publish import Publisher
@@ -39,7 +40,7 @@ def request_evaluations(settings: Settings, run_name: str, test_filter: str | No
     store.upgrade()
     with store.session() as session, session.begin():
         run = store.require_run(session, run_name)
-        wanted = test_filter or run.config.get("test_filter", "extended")
+        wanted = test_filter or TestFilter.of_run(run.config).value
         report = EvaluateReport(run_name, wanted)
         _queue(session, run_name, wanted, force, report)
     unpublished = _unpublished(store, run_name)

@@ -17,6 +17,7 @@ from coopbench.config import Settings
 from coopbench.dataset import demo_dataset_path, load_tasks
 from coopbench.images import build_task_image, image_name
 from coopbench.store import Store
+from tests.real_task import build_real_task_image
 
 os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
 
@@ -29,6 +30,18 @@ DEMO_IMAGE_TEMPLATE = "coopbench-test-{slug}:task{task_id}"
 
 
 WORKER_LOG_TAIL = 40  # lines of each worker's log shown under a failed test
+
+# The slow tier: whatever needs Docker or starts worker or CLI processes. The fast tier
+# (`pytest -m "not slow"`) is the rest: the store, the bus, the exporter, the filters.
+SLOW_FIXTURES = {"docker_client", "demo_images", "real_task_image", "cli"}
+SLOW_FOLDERS = {"integration", "faults", "multihost", "compose"}
+
+
+def pytest_collection_modifyitems(items):  # noqa: ANN001
+    for item in items:
+        if (SLOW_FIXTURES & set(item.fixturenames) or item.get_closest_marker("docker")
+                or item.path.parent.name in SLOW_FOLDERS):
+            item.add_marker(pytest.mark.slow)
 
 
 @pytest.hookimpl(hookwrapper=True)
@@ -114,6 +127,12 @@ def demo_images(docker_client) -> str:
         build_task_image(docker_client, task,
                          image_name(DEMO_IMAGE_TEMPLATE, task.repo, task.task_id), BASE_IMAGE)
     return DEMO_IMAGE_TEMPLATE
+
+
+@pytest.fixture(scope="session")
+def real_task_image(docker_client, fixtures_dir) -> str:
+    """The real dirty-equals task 43 image (tests/real_task.py), built once per machine."""
+    return build_real_task_image(docker_client, fixtures_dir, BASE_IMAGE)
 
 
 # The venv's own entry point first: another coopbench on PATH would test other code.

@@ -36,6 +36,14 @@ def _publish_retry(job_id: str, delay_s: float) -> None:
     log.info("job %s: retry published, in %.0f s", job_id, delay_s)
 
 
+@signals.worker_init.connect
+def _import_upstream_before_the_fork(**_: object) -> None:
+    """Upstream's scoring procedure is imported once, in the worker's main process: every
+    pool process would otherwise import it (with litellm and modal, seconds of CPU) on its
+    first evaluation. It starts no thread at import, so forking after it is safe."""
+    import coopbench.evaluation.upstream  # noqa: F401 - imported for its side of the fork
+
+
 @signals.worker_process_init.connect
 def _reset_after_fork(**_: object) -> None:
     global _services

@@ -13,12 +13,14 @@ from coopbench.cli.options import (
     select_pairs,
 )
 from coopbench.dataset import load_tasks
+from coopbench.deviations import upstream_agent_limits
 from coopbench.errors import ConfigError
 from coopbench.evaluation.patches import TestFilter
 from coopbench.jobspec import parse_settings
+from coopbench.sandbox import Network
 
-DEFAULT_STEP_LIMIT = 100  # upstream's per-agent budget
-DEFAULT_COST_LIMIT_USD = 3.0
+# Upstream's per-agent budgets, read from its installed default agent's config.
+DEFAULT_STEP_LIMIT, DEFAULT_COST_LIMIT_USD = upstream_agent_limits()
 
 
 def enqueue(
@@ -44,18 +46,20 @@ def enqueue(
     check_model: Annotated[bool, typer.Option(
         help="Call the model once (a 1-token completion) before writing anything, so that a "
         "bad key or model name stops the run before it spends.")] = True,
-    step_limit: Annotated[int, typer.Option(min=0, help="LLM calls per agent (0 = off).")] = DEFAULT_STEP_LIMIT,
-    cost_limit: Annotated[float, typer.Option(min=0, help="USD per agent (0 = off).")] = DEFAULT_COST_LIMIT_USD,
+    step_limit: Annotated[int, typer.Option(
+        min=0, help="LLM calls per agent (0 = off); default upstream's.")] = DEFAULT_STEP_LIMIT,
+    cost_limit: Annotated[float, typer.Option(
+        min=0, help="USD per agent (0 = off); default upstream's.")] = DEFAULT_COST_LIMIT_USD,
     image_template: Annotated[str | None, typer.Option(
         help="Task image name, e.g. coopbench-demo-{slug}:task{task_id} (env COOPBENCH_IMAGE_TEMPLATE).")] = None,
-    eval_network: Annotated[str, typer.Option(
-        metavar="TASKS",
-        help="Tasks whose evaluation containers get a network (runners that install packages): "
-        "comma list of <repo>/<task_id> patterns, e.g. 'pallets_click_task/*,dspy_task/8394' or '*'.",
-    )] = "",
+    sandbox_network: Annotated[Network, typer.Option(
+        help="Network of agent and evaluation containers: default (Docker's, as upstream; "
+        "task runners install packages at test time) or none (hardening; such runners then "
+        "fail, a deliberate difference recorded in the run).")] = Network.default,
     test_filter: Annotated[TestFilter, typer.Option(
-        help="Test files dropped from agents' patches before evaluation: extended (also Go, "
-        "TS/JS, Rust) or upstream (CooperBench's, to reproduce old scores).")] = TestFilter.extended,
+        help="Test files dropped from agents' patches before evaluation: upstream (its "
+        "filter) or extended (also what CooperBench 0.0.14 dropped; a deliberate "
+        "difference recorded in the run).")] = TestFilter.upstream,
     cost_cap: Annotated[float | None, typer.Option(
         min=0, help="Stop starting new jobs once the run has spent this many USD (0: no cap). "
         "Given again on a resumed run, it replaces the cap.")] = None,
@@ -81,8 +85,7 @@ def enqueue(
         name=run, dataset=str(dataset.resolve()), pairs=pairs, tasks=tasks, settings=chosen,
         agent=agent, model=model, step_limit=step_limit, cost_limit_usd=cost_limit,
         image_template=image_template or config.image_template,
-        eval_network=[p.strip() for p in eval_network.split(",") if p.strip()],
-        test_filter=test_filter.value, agent_config=overrides, cost_cap_usd=cost_cap,
+        sandbox_network=sandbox_network.value, test_filter=test_filter.value, agent_config=overrides, cost_cap_usd=cost_cap,
         force=force,
     )
     report = enqueue_run(config, request)

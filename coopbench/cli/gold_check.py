@@ -38,7 +38,7 @@ def gold_check(
     image_template: Annotated[str | None, typer.Option(
         help="Task image name (env COOPBENCH_IMAGE_TEMPLATE).")] = None,
     test_filter: Annotated[TestFilter, typer.Option(
-        help="Test files dropped from the gold patches first, as in evaluation.")] = TestFilter.extended,
+        help="Test files dropped from the gold patches first, as in evaluation.")] = TestFilter.upstream,
     local_workers: Annotated[int, typer.Option(
         min=0, help="Start this many worker processes here (0: use the cluster's workers).")] = 0,
     timeout: Annotated[float, typer.Option(min=1, help="Seconds to wait for the jobs.")] = 3600,

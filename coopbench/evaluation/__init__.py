@@ -1,5 +1,5 @@
-"""Evaluation: merge the agents' patches and run the hidden tests, as upstream does."""
+"""Evaluation: a job's patches scored by upstream CooperBench's own procedure.
 
-from coopbench.evaluation.evaluate import EvalInput, EvalOutcome, evaluate
-
-__all__ = ["EvalInput", "EvalOutcome", "evaluate"]
+``evaluate`` (the entry point), ``upstream`` (the seam to upstream's package), ``backend``
+(the containers coopbench gives it), ``patches`` (the run's test-file filter choice).
+"""

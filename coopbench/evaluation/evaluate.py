@@ -1,29 +1,29 @@
-"""Evaluate a job's patches: merge them (coop), run each feature's hidden tests.
+"""Score a job's patches with upstream's procedure and write its ``eval.json``.
 
-Coop merges in one container; every feature's tests then run in a fresh container of the
-task image (what upstream's reset + clean checkout aims at, without the leftovers), under
-a time limit enforced from outside: past it the container is killed and the feature is
-recorded as timed out. The outcome is an ``eval.json`` in upstream's shapes (reference
-5.6, 5.7) plus the name of the test-file filter that ran.
+Upstream's ``test_merged`` (coop: both agents' patches merged, the lead's patch alone when
+the naive merge fails) or ``test_solo`` (the one patch against each feature's tests) runs
+unchanged, through coopbench's backend (``backend``). ``eval.json`` is what upstream's
+``eval.evaluate._evaluate_single`` writes from that result, plus the test-file filter that
+ran and the run's deliberate differences from upstream (``deviations``).
 """
 
 import logging
-import re
-from dataclasses import dataclass, field
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
 
 import docker
 
-from coopbench.evaluation.counting import count_tests
-from coopbench.evaluation.patches import TestFilter, prepare
-from coopbench.evaluation.scripts import MERGE, PATCH_DIR, RUN_TESTS
+from coopbench.deviations import evaluation_deviations
+from coopbench.evaluation.backend import CoopbenchEvalBackend
+from coopbench.evaluation.patches import TestFilter, prefilter
 from coopbench.host_limits import NO_LIMITS, SandboxLimits
-from coopbench.sandbox import open_sandbox
+from coopbench.sandbox import Network
 from coopbench.store.engine import utcnow
 
 log = logging.getLogger(__name__)
-
-MERGE_TIMEOUT_S = 300
-MERGED_DIFF_CHARS = 5000  # upstream stores the merged diff truncated to this
 
 
 @dataclass
@@ -37,132 +37,99 @@ class EvalInput:
     image: str
     labels: dict[str, str]
     container_name: str
-    network: bool = False
+    network: Network = Network.default
     timeout_s: float = 600.0
-    test_filter: TestFilter = TestFilter.extended
+    test_filter: TestFilter = TestFilter.upstream
     limits: SandboxLimits = NO_LIMITS
 
 
-@dataclass
+@dataclass(frozen=True)
 class EvalOutcome:
     eval_json: dict
-    both_passed: bool
-    merge_status: str | None
-    error: str | None = None
-    logs: dict[str, str] = field(default_factory=dict)
-    naive_conflict: bool = False  # the naive merge conflicted (union was then tried)
+
+    @property
+    def both_passed(self) -> bool:
+        return bool(self.eval_json["both_passed"])
+
+    @property
+    def error(self) -> str | None:
+        return self.eval_json["error"]
+
+    @property
+    def merge_status(self) -> str | None:
+        """clean | conflicts | missing_input | identical | error; None for solo."""
+        return (self.eval_json.get("merge") or {}).get("status")
 
     @property
     def merge_strategy(self) -> str | None:
+        """naive | solo-agent1 (the lead's patch alone passed) | skip-merge-identical | None."""
         return (self.eval_json.get("merge") or {}).get("strategy")
 
     @property
+    def naive_conflict(self) -> bool:
+        return self.merge_status == "conflicts"
+
+    @property
     def features_passed(self) -> tuple[bool, bool]:
-        return (bool(self.eval_json["feature1"]["passed"]), bool(self.eval_json["feature2"]["passed"]))
+        return (bool(self.eval_json["feature1"].get("passed")),
+                bool(self.eval_json["feature2"].get("passed")))
 
 
 def evaluate(client: docker.DockerClient, spec: EvalInput) -> EvalOutcome:
+    """Score the patches; raises ``SandboxError`` when Docker failed under the procedure
+    (upstream would have recorded an evaluation error: a score, not a retry)."""
+    with CoopbenchEvalBackend(client, spec.image, spec.container_name, spec.labels,
+                              spec.network, spec.limits) as backend, \
+            tests_dataset(spec) as dataset_dir:
+        result = _score(spec, backend, dataset_dir)
+    backend.raise_failure()
+    return EvalOutcome(eval_json(spec, result))
+
+
+def _score(spec: EvalInput, backend: CoopbenchEvalBackend, dataset_dir: Path) -> dict:
+    # Imported here: importing upstream's package takes seconds, which only a worker that
+    # evaluates should pay (not the CLI, not the agents' stage).
+    from coopbench.evaluation import upstream
+
+    first, second = spec.features
     if spec.setting == "solo":
-        return _evaluate_solo(client, spec)
-    return _evaluate_coop(client, spec)
+        return upstream.test_solo(spec.repo, spec.task_id, spec.features,
+                                  prefilter(spec.patches[first], spec.test_filter),
+                                  backend, dataset_dir, spec.timeout_s)
+    return upstream.test_merged(spec.repo, spec.task_id, spec.features,
+                                prefilter(spec.patches[first], spec.test_filter),
+                                prefilter(spec.patches[second], spec.test_filter),
+                                backend, dataset_dir, spec.timeout_s)
 
 
-def _evaluate_solo(client: docker.DockerClient, spec: EvalInput) -> EvalOutcome:
-    a, b = spec.features
-    patch = prepare(spec.patches[a], spec.test_filter)
-    results = [_run_tests(client, spec, i, fid, patch) for i, fid in enumerate((a, b), 1)]
-    both = all(r["passed"] for r in results)
-    eval_json = {
-        "repo": spec.repo, "task_id": spec.task_id, "features": list(spec.features),
-        "setting": "solo", "merge": None,
-        "feature1": {"passed": results[0]["passed"], "test_output": results[0]["test_output"]},
-        "feature2": {"passed": results[1]["passed"], "test_output": results[1]["test_output"]},
-        "both_passed": both, "error": None, "evaluated_at": utcnow().isoformat(),
-        "test_filter": str(spec.test_filter),
-    }
-    return EvalOutcome(eval_json, both, None)
+@contextmanager
+def tests_dataset(spec: EvalInput) -> Iterator[Path]:
+    """A dataset directory with the hidden tests upstream's procedure reads, from the store."""
+    with tempfile.TemporaryDirectory(prefix="coopbench-eval-") as root:
+        task_dir = Path(root) / spec.repo / f"task{spec.task_id}"
+        for feature_id, text in spec.tests_patches.items():
+            path = task_dir / f"feature{feature_id}" / "tests.patch"
+            path.parent.mkdir(parents=True)
+            with path.open("w", encoding="utf-8", newline="") as file:  # the stored text, as is
+                file.write(text)
+        yield Path(root)
 
 
-def _evaluate_coop(client: docker.DockerClient, spec: EvalInput) -> EvalOutcome:
-    a, b = spec.features
-    with open_sandbox(client, spec.image, f"{spec.container_name}-merge", spec.labels,
-                      limits=spec.limits) as box:
-        box.put_files(PATCH_DIR, {
-            "patch1.patch": prepare(spec.patches[a], spec.test_filter),
-            "patch2.patch": prepare(spec.patches[b], spec.test_filter),
-        })
-        merged = box.exec(MERGE, timeout_s=MERGE_TIMEOUT_S, kill_on_timeout=True)
-        diff = "" if merged.killed else (box.read_file(f"{PATCH_DIR}/merged.patch") or "")
-    out = merged.output
-    apply_status = {f"agent{i}": _apply_status(out, i) for i in (1, 2)}
-    if merged.killed or "MERGE_DONE" not in out or not re.search(r"^BASE_SHA=\w+", out, re.M):
-        return _error(spec, apply_status, f"merge setup failed: {out[-2000:]}", out)
-    conflicted = "MERGE_NAIVE_CONFLICT" in out
-    if "MERGE_UNION_CONFLICT" in out:
-        return _error(spec, apply_status,
-                      "Both naive and union merge strategies failed to merge the patches", out,
-                      naive_conflict=True)
-    if "failed" in apply_status.values():
-        status = "missing_input"  # upstream's precedence: missing input over conflicts
+def eval_json(spec: EvalInput, result: dict) -> dict:
+    """Upstream's ``eval.json`` of this result (``_evaluate_single``), plus coopbench's keys."""
+    body: dict = {"repo": spec.repo, "task_id": spec.task_id, "features": list(spec.features)}
+    if spec.setting == "solo":
+        body |= {"setting": "solo", "merge": None}
     else:
-        status = "conflicts" if conflicted else "clean"
-    results = [_run_tests(client, spec, i, fid, diff) for i, fid in enumerate((a, b), 1)]
-    both = all(r["passed"] for r in results)
-    eval_json = {
-        "repo": spec.repo, "task_id": spec.task_id, "features": list(spec.features),
-        "setting": "coop", "apply_status": apply_status,
-        "merge": {"status": status, "strategy": "union" if conflicted else "naive",
-                  "diff": diff[:MERGED_DIFF_CHARS]},
-        "feature1": {"feature_id": a, **results[0]},
-        "feature2": {"feature_id": b, **results[1]},
-        "both_passed": both, "error": None, "evaluated_at": utcnow().isoformat(),
+        body |= {"setting": "coop", "apply_status": result.get("apply_status"),
+                 "merge": result.get("merge", {})}
+    body |= {
+        "feature1": result.get("feature1", {}),
+        "feature2": result.get("feature2", {}),
+        "both_passed": result.get("both_passed", False),
+        "error": result.get("error"),
+        "evaluated_at": utcnow().isoformat(),
         "test_filter": str(spec.test_filter),
+        "deviations": evaluation_deviations(spec.test_filter, spec.network, spec.timeout_s),
     }
-    return EvalOutcome(eval_json, both, status, logs={"merge.log": out}, naive_conflict=conflicted)
-
-
-def _run_tests(client: docker.DockerClient, spec: EvalInput, index: int, feature_id: int,
-               patch: str) -> dict:
-    """One feature's hidden tests on ``patch``, in a fresh container, killed past the limit."""
-    name = f"{spec.container_name}-test{index}"
-    with open_sandbox(client, spec.image, name, spec.labels, spec.network, spec.limits) as box:
-        box.put_files(PATCH_DIR, {"patch.patch": patch,
-                                  "tests.patch": spec.tests_patches[feature_id]})
-        base_sha = box.exec("git rev-parse HEAD", timeout_s=60).output.strip()
-        script = RUN_TESTS.format(base_sha=base_sha, tests_patch="tests.patch", patch="patch.patch")
-        ran = box.exec(script, timeout_s=spec.timeout_s, kill_on_timeout=True)
-    output = ran.output
-    if ran.killed:
-        output += f"\n[coopbench] test run killed after the {spec.timeout_s:.0f} s limit\n"
-    passed_count, failed_count = count_tests(output)
-    return {
-        "passed": not ran.killed and ran.returncode == 0 and passed_count > 0,
-        "exit_code": ran.returncode,
-        "tests_passed": passed_count,
-        "tests_failed": failed_count,
-        "test_output": output,
-        "timed_out": ran.killed,
-    }
-
-
-def _apply_status(output: str, index: int) -> str:
-    for marker, status in (("APPLIED", "applied"), ("SKIPPED", "skipped"), ("FAILED", "failed")):
-        if f"PATCH{index}_{marker}" in output:
-            return status
-    return "unknown"
-
-
-def _error(spec: EvalInput, apply_status: dict, message: str, log_text: str,
-           naive_conflict: bool = False) -> EvalOutcome:
-    empty = {"feature_id": None, "passed": False, "exit_code": None, "tests_passed": 0,
-             "tests_failed": 0, "test_output": ""}
-    eval_json = {
-        "repo": spec.repo, "task_id": spec.task_id, "features": list(spec.features),
-        "setting": "coop", "apply_status": apply_status,
-        "merge": {"status": "error", "strategy": None, "diff": ""},
-        "feature1": dict(empty), "feature2": dict(empty), "both_passed": False,
-        "error": message, "evaluated_at": utcnow().isoformat(),
-        "test_filter": str(spec.test_filter),
-    }
-    return EvalOutcome(eval_json, False, "error", error=message, logs={"merge.log": log_text},
-                       naive_conflict=naive_conflict)
+    return body

@@ -1,15 +1,17 @@
-"""Patch preprocessing before evaluation (reference 6.3).
+"""The test-file filters a run can choose for agents' patches (``--test-filter``).
 
-Two test-file filters. ``upstream`` is CooperBench's own (Python-centric: a section whose
-``diff --git`` header contains one of its markers is dropped); keep it to reproduce old
-scores. ``extended`` (the default) also drops Go, TypeScript/JavaScript and Rust test files,
-which upstream lets through and which can break a runner's test-patch application.
+``upstream`` (the default) is upstream's own filter, which its scoring procedure always
+applies (``eval.sandbox._filter_test_files``: test directories and test file names in any
+language). ``extended`` is a deliberate difference, recorded in the run: before upstream's
+filter, it also drops every section that CooperBench 0.0.14's markers or coopbench's rules
+name as a test file (a path containing ``/test_`` or ``tests.py`` anywhere, Go, TS/JS and
+Rust test files), which upstream's current filter lets through.
 """
 
 import enum
 import re
 
-UPSTREAM_TEST_MARKERS = ("/test_", "/tests/", "_test.py", "/test/", "tests.py")
+OLD_UPSTREAM_MARKERS = ("/test_", "/tests/", "_test.py", "/test/", "tests.py")
 
 # Matched against each path of the header, with a leading "/" so that a root-level
 # "tests/x.rs" or "__tests__/a.ts" looks like a nested one.
@@ -28,33 +30,27 @@ class TestFilter(enum.StrEnum):
     upstream = "upstream"
     extended = "extended"
 
-
-def sanitise(patch: str) -> str:
-    """Empty stays empty; repair shell-escaped quotes; end with a newline (git needs it)."""
-    if not patch.strip():
-        return ""
-    patch = patch.replace("'\\''", "'")
-    return patch if patch.endswith("\n") else patch + "\n"
+    @classmethod
+    def of_run(cls, run_config: dict) -> "TestFilter":
+        """A run's filter; runs enqueued before it was recorded were evaluated with extended."""
+        return cls(run_config.get("test_filter", cls.extended))
 
 
-def is_test_section(header: str, test_filter: TestFilter = TestFilter.extended) -> bool:
-    if any(marker in header for marker in UPSTREAM_TEST_MARKERS):
+def is_extended_test_section(header: str) -> bool:
+    if any(marker in header for marker in OLD_UPSTREAM_MARKERS):
         return True
-    if test_filter is TestFilter.upstream:
-        return False
     match = _HEADER_PATHS.match(header)
     paths = match.groups() if match else ()
     return any(_EXTENDED_TEST_PATH.search("/" + path) for path in paths)
 
 
-def drop_test_files(patch: str, test_filter: TestFilter = TestFilter.upstream) -> str:
+def prefilter(patch: str, test_filter: TestFilter) -> str:
+    """The patch as the run's filter hands it to upstream's procedure (which filters again)."""
+    if test_filter is TestFilter.upstream:
+        return patch
     starts = [match.start() for match in _SECTION_START.finditer(patch)]
     if not starts:
         return patch
     sections = [patch[a:b] for a, b in zip(starts, starts[1:] + [len(patch)])]
-    kept = [s for s in sections if not is_test_section(s.splitlines()[0], test_filter)]
+    kept = [s for s in sections if not is_extended_test_section(s.splitlines()[0])]
     return patch[: starts[0]] + "".join(kept)
-
-
-def prepare(patch: str, test_filter: TestFilter = TestFilter.extended) -> str:
-    return drop_test_files(sanitise(patch), test_filter)

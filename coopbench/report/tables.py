@@ -17,7 +17,8 @@ MORE_FIGURES = (
     ("avg_cost", "avg cost per job $", 4), ("cost_unknown_agents", "agents with unknown cost", 0),
     ("messages", "messages sent", 0), ("merge_clean", "merge clean", 0),
     ("merge_conflicts", "naive merge conflicted", 0),
-    ("merge_union_resolved", "union merge resolved", 0),
+    ("merge_lead_alone_passed", "lead's patch alone passed", 0),
+    ("merge_identical", "identical patches", 0),
     ("merge_missing_input", "merge missing input", 0), ("merge_errors", "merge errors", 0),
     ("input_tokens", "input tokens", 0), ("output_tokens", "output tokens", 0),
 )

@@ -11,16 +11,19 @@ re-evaluation ever runs (and pays for) the agents again. The evaluation stage en
 import json
 import logging
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from sqlalchemy import func, select, update
 
 from coopbench.errors import LeaseLost
-from coopbench.evaluation import EvalOutcome
 from coopbench.store.claims import (Claim, EvaluationClaim, close_job_evaluations,
                                     fenced_evaluation_update, fenced_update)
 from coopbench.store.engine import Store, host_name, retry_on_disconnect, utcnow
 from coopbench.store.models import (AgentRun, Artifact, Attempt, Evaluation, EvaluationState, Job,
                                     JobState)
+
+if TYPE_CHECKING:
+    from coopbench.evaluation.evaluate import EvalOutcome
 
 log = logging.getLogger(__name__)
 
@@ -63,7 +66,7 @@ def next_evaluation_number(session, job_id: str) -> int:  # noqa: ANN001
 
 @retry_on_disconnect
 def record_job_evaluated(store: Store, claim: Claim, evaluation: Evaluation,
-                         outcome: EvalOutcome) -> None:
+                         outcome: "EvalOutcome") -> None:
     """The job's evaluation stage is over, and with it the job."""
     now = utcnow()
     with store.session() as session, session.begin():
@@ -77,7 +80,7 @@ def record_job_evaluated(store: Store, claim: Claim, evaluation: Evaluation,
 
 @retry_on_disconnect
 def record_evaluation_done(store: Store, claim: EvaluationClaim, evaluation: Evaluation,
-                           outcome: EvalOutcome) -> None:
+                           outcome: "EvalOutcome") -> None:
     """A standalone evaluation is over: it becomes the job's current evaluation."""
     now = utcnow()
     with store.session() as session, session.begin():
@@ -160,20 +163,20 @@ def _abandon(store: Store, claim: Claim, reason: str) -> None:
         _finish_attempt(session, claim, "abandoned", utcnow(), "infra", reason)
 
 
-def _outcome(outcome: EvalOutcome) -> dict:
+def _outcome(outcome: "EvalOutcome") -> dict:
     f1, f2 = outcome.features_passed
     return {"merge_status": outcome.merge_status, "merge_strategy": outcome.merge_strategy,
             "naive_conflict": outcome.naive_conflict, "feature1_passed": f1,
             "feature2_passed": f2, "both_passed": outcome.both_passed, "error": outcome.error}
 
 
-def _job_outcome(outcome: EvalOutcome) -> dict:
+def _job_outcome(outcome: "EvalOutcome") -> dict:
     return {"eval_status": "error" if outcome.error else "done",
             "both_passed": outcome.both_passed, "merge_status": outcome.merge_status}
 
 
-def _add_evaluation_artifacts(session, evaluation: Evaluation, outcome: EvalOutcome, now) -> None:  # noqa: ANN001
-    files = {"eval.json": _dumps(outcome.eval_json), **outcome.logs}
+def _add_evaluation_artifacts(session, evaluation: Evaluation, outcome: "EvalOutcome", now) -> None:  # noqa: ANN001
+    files = {"eval.json": _dumps(outcome.eval_json)}
     prefixed = {evaluation_artifact_name(evaluation.number, name): text for name, text in files.items()}
     _add_artifacts(session, evaluation.job_id, evaluation.attempt_id, evaluation.id, prefixed, now)
 

@@ -3,6 +3,8 @@ view of a job whose worker went silent."""
 
 import dataclasses
 import json
+
+import pytest
 import time
 from datetime import timedelta
 
@@ -22,6 +24,8 @@ def status_json(cli, run: str) -> dict:  # noqa: ANN001
     return json.loads(result.stdout)
 
 
+# About what status shows: one database (PostgreSQL, as many hosts use) is enough.
+@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
 def test_status_json_during_and_after_a_run(cli, settings, demo_images, tmp_path):
     run = f"status-{settings.queue[-8:]}"
     store = Store(settings.database_url)

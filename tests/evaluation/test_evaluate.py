@@ -1,19 +1,29 @@
-"""``evaluate`` in real containers of the demo task images, with the demo's gold patches.
+"""``evaluate`` in real containers of the demo task images: what coopbench owns around
+upstream's scoring procedure (that the score itself equals upstream's is
+``test_upstream_differential.py``'s job, on a real task).
 
-Each demo pair was built for one merge outcome (see ``coopbench/demo_dataset/README.md``):
-ledger [1,3] merges cleanly, [3,4] conflicts and the union merge fixes it, [1,2] conflicts
-and the union merge leaves a SyntaxError.
+Owned here: eval.json's shape and coopbench keys, the containers (labelled, on the run's
+network, removed), a time limit that really stops a hung test, and a Docker failure under
+the procedure raised as an infrastructure error instead of being scored.
+
+Demo pairs (coopbench/demo_dataset/README.md): ledger [1,3] merges cleanly; [3,4] conflicts.
 """
 
+import shutil
+import subprocess
 import threading
 import time
 import uuid
+from pathlib import Path
 
 import pytest
 
 from coopbench.dataset import demo_dataset_path, load_tasks
-from coopbench.evaluation import EvalInput, evaluate
+from coopbench.errors import SandboxError
+from coopbench.evaluation.evaluate import EvalInput, evaluate
+from coopbench.evaluation.patches import TestFilter
 from coopbench.images import image_name
+from coopbench.sandbox import Network, remove_labelled
 from tests.containers import container_names
 
 pytestmark = pytest.mark.docker
@@ -21,6 +31,33 @@ pytestmark = pytest.mark.docker
 TASKS = {t.repo: t for t in load_tasks(demo_dataset_path())}
 LEDGER = TASKS["ledger_task"]
 EVAL_TIMEOUT_S = 120
+
+NETWORK_TEST = """\
+diff --git a/tests/test_network.py b/tests/test_network.py
+new file mode 100644
+--- /dev/null
++++ b/tests/test_network.py
+@@ -0,0 +1,5 @@
++import os
++
++
++def test_the_container_has_a_network_interface():
++    assert sorted(os.listdir("/sys/class/net")) != ["lo"]
+"""
+
+HANGING_TESTS = """\
+diff --git a/tests/test_hang.py b/tests/test_hang.py
+new file mode 100644
+--- /dev/null
++++ b/tests/test_hang.py
+@@ -0,0 +1,6 @@
++import time
++
++
++def test_never_finishes():
++    print("test started", flush=True)
++    time.sleep(3600)
+"""
 
 
 @pytest.fixture
@@ -55,199 +92,132 @@ def run_label(docker_client):
 
 
 @pytest.fixture
-def run_eval(docker_client, demo_images, run_label):
-    def run(setting, features, patches, task=LEDGER, tests=None):
-        spec = EvalInput(
-            repo=task.repo, task_id=task.task_id, setting=setting, features=features,
-            patches=patches, tests_patches=tests or {f: task.tests_patch(f) for f in features},
-            image=image_name(demo_images, task.repo, task.task_id),
+def spec_for(demo_images, run_label):
+    def make(setting, features, patches, tests=None, **options) -> EvalInput:
+        options.setdefault("timeout_s", EVAL_TIMEOUT_S)
+        return EvalInput(
+            repo=LEDGER.repo, task_id=LEDGER.task_id, setting=setting, features=features,
+            patches=patches, tests_patches=tests or {f: LEDGER.tests_patch(f) for f in features},
+            image=image_name(demo_images, LEDGER.repo, LEDGER.task_id),
             labels={"run": run_label, "job": uuid.uuid4().hex, "role": "eval"},
-            container_name=f"coopbench-test-eval-{uuid.uuid4().hex[:12]}",
-            timeout_s=EVAL_TIMEOUT_S,
-        )
-        return evaluate(docker_client, spec)
+            container_name=f"coopbench-test-eval-{uuid.uuid4().hex[:12]}", **options)
 
-    return run
+    return make
 
 
-def _gold(*fids: int, task=LEDGER) -> dict[int, str]:
-    return {fid: task.gold_patch(fid) for fid in fids}
+def _gold(*fids: int) -> dict[int, str]:
+    return {fid: LEDGER.gold_patch(fid) for fid in fids}
 
 
-def _assert_feature(block: dict, feature_id: int, passed: bool) -> None:
-    assert block["feature_id"] == feature_id
-    assert block["passed"] is passed, block["test_output"][-3000:]
-    assert block["timed_out"] is False
-    if passed:
-        assert block["exit_code"] == 0 and block["tests_passed"] > 0
-        assert block["tests_failed"] == 0
-    else:
-        assert block["exit_code"] != 0 or block["tests_passed"] == 0
-
-
-def test_coop_clean_merge_passes_both(run_eval):
-    result = run_eval("coop", (1, 3), _gold(1, 3))
+def test_a_clean_coop_merge_in_upstreams_eval_json_with_coopbenchs_keys(docker_client, spec_for):
+    result = evaluate(docker_client, spec_for("coop", (1, 3), _gold(1, 3),
+                                              timeout_s=600.0))
     report = result.eval_json
-    assert result.error is None and report["error"] is None
-    assert report["apply_status"] == {"agent1": "applied", "agent2": "applied"}
-    assert report["merge"]["status"] == "clean" and report["merge"]["strategy"] == "naive"
-    assert result.merge_status == "clean"
-    _assert_feature(report["feature1"], 1, True)
-    _assert_feature(report["feature2"], 3, True)
-    assert report["feature1"]["tests_passed"] == 5 and report["feature2"]["tests_passed"] == 10
-    assert result.both_passed is True and report["both_passed"] is True
-    # the merged diff holds both gold patches' files
-    assert "+++ b/ledger/account.py" in report["merge"]["diff"]
-    assert "+++ b/ledger/money.py" in report["merge"]["diff"]
+    assert list(report) == ["repo", "task_id", "features", "setting", "apply_status", "merge",
+                            "feature1", "feature2", "both_passed", "error", "evaluated_at",
+                            "test_filter", "deviations"]
     assert (report["repo"], report["task_id"], report["features"], report["setting"]) == (
         "ledger_task", 0, [1, 3], "coop")
-    assert report["test_filter"] == "extended"  # the default, recorded
-
-
-def test_an_agent_patch_touching_the_hidden_test_file_is_filtered_before_the_merge(run_eval):
-    """Unfiltered, the agent's tests/test_feature1.py would collide with tests.patch's."""
-    own_test = (
-        "diff --git a/tests/test_feature1.py b/tests/test_feature1.py\n"
-        "new file mode 100644\n"
-        "--- /dev/null\n"
-        "+++ b/tests/test_feature1.py\n"
-        "@@ -0,0 +1,2 @@\n"
-        "+def test_mine():\n"
-        "+    assert True\n"
-    )
-    result = run_eval("coop", (1, 3), {1: LEDGER.gold_patch(1) + own_test, 3: LEDGER.gold_patch(3)})
-    report = result.eval_json
-    assert "tests/test_feature1.py" not in report["merge"]["diff"]
-    _assert_feature(report["feature1"], 1, True)
-    assert report["feature1"]["tests_passed"] == 5  # the hidden tests, not the agent's one
-    assert result.both_passed is True
-
-
-def test_coop_conflict_fixed_by_the_union_merge(run_eval):
-    result = run_eval("coop", (3, 4), _gold(3, 4))
-    report = result.eval_json
     assert report["apply_status"] == {"agent1": "applied", "agent2": "applied"}
-    assert report["merge"]["status"] == "conflicts" and report["merge"]["strategy"] == "union"
-    assert result.merge_status == "conflicts"
-    _assert_feature(report["feature1"], 3, True)
-    _assert_feature(report["feature2"], 4, True)
-    assert result.both_passed is True
-    assert "MERGE_NAIVE_CONFLICT" in result.logs["merge.log"]
-    # the union merge keeps both functions; .gitattributes was not committed into the patch
-    assert "def split_amount" in report["merge"]["diff"] and "def percent_of" in report["merge"]["diff"]
-    assert ".gitattributes" not in report["merge"]["diff"]
+    assert report["merge"]["status"] == "clean" and report["merge"]["strategy"] == "naive"
+    assert (report["feature1"]["feature_id"], report["feature1"]["tests_passed"]) == (1, 5)
+    assert (report["feature2"]["feature_id"], report["feature2"]["tests_passed"]) == (3, 10)
+    assert result.both_passed and result.features_passed == (True, True)
+    assert (result.merge_status, result.merge_strategy, result.naive_conflict) == ("clean", "naive", False)
+    assert report["test_filter"] == "upstream" and report["deviations"] == []
 
 
-def test_coop_conflict_the_union_merge_breaks(run_eval):
-    result = run_eval("coop", (1, 2), _gold(1, 2))
-    report = result.eval_json
-    assert report["merge"]["status"] == "conflicts" and report["merge"]["strategy"] == "union"
-    assert report["error"] is None  # a broken merge is an outcome, not an evaluation error
-    _assert_feature(report["feature1"], 1, False)
-    _assert_feature(report["feature2"], 2, False)
-    assert "SyntaxError" in report["feature1"]["test_output"]
-    assert result.both_passed is False and report["both_passed"] is False
+def test_a_conflict_is_judged_on_the_leads_patch_alone(docker_client, spec_for, tmp_path):
+    """0.0.29: no union merge; when the naive merge conflicts, agent1's patch alone is tested
+    against both features and counts only if it passes both."""
+    gold = evaluate(docker_client, spec_for("coop", (3, 4), _gold(3, 4)))
+    assert (gold.merge_status, gold.merge_strategy, gold.naive_conflict) == ("conflicts", "naive", True)
+    assert gold.both_passed is False and gold.features_passed == (False, False)
+
+    both = _union_of_golds(tmp_path, 3, 4)  # agent1 did both features; agent2 did its own
+    lead = evaluate(docker_client, spec_for("coop", (3, 4), {3: both, 4: LEDGER.gold_patch(4)}))
+    assert (lead.merge_status, lead.merge_strategy) == ("conflicts", "solo-agent1")
+    assert lead.both_passed is True and lead.error is None
 
 
-def test_coop_empty_patch_is_skipped_and_its_feature_fails(run_eval):
-    result = run_eval("coop", (1, 3), {1: "  \n", 3: LEDGER.gold_patch(3)})
-    report = result.eval_json
-    assert report["apply_status"] == {"agent1": "skipped", "agent2": "applied"}
-    assert report["merge"]["status"] == "clean"
-    _assert_feature(report["feature1"], 1, False)
-    _assert_feature(report["feature2"], 3, True)
-    assert report["feature1"]["tests_failed"] == 5  # the base code fails all five tests
-    assert result.both_passed is False
+def test_the_run_network_policy_reaches_the_containers_and_none_is_recorded(docker_client, spec_for):
+    tests = {1: NETWORK_TEST, 3: LEDGER.tests_patch(3)}
+    default = evaluate(docker_client, spec_for("coop", (1, 3), _gold(1, 3), tests=tests))
+    assert default.features_passed == (True, True), default.eval_json["feature1"]["test_output"][-2000:]
+
+    none = evaluate(docker_client, spec_for("coop", (1, 3), _gold(1, 3), tests=tests,
+                                            network=Network.none, test_filter=TestFilter.extended))
+    assert none.features_passed == (False, True)
+    assert [(d["option"], d["value"]) for d in none.eval_json["deviations"]] == [
+        ("test_filter", "extended"), ("sandbox_network", "none"), ("eval_timeout_s", EVAL_TIMEOUT_S)]
+    assert none.eval_json["test_filter"] == "extended"
 
 
-GARBAGE_HUNK = """\
-diff --git a/ledger/account.py b/ledger/account.py
---- a/ledger/account.py
-+++ b/ledger/account.py
-@@ -40,4 +40,4 @@ class Account:
-     def close(self) -> None:
--        self.closed = False
-+        self.closed = True
-         return None
-"""
+def test_a_hung_test_run_is_stopped_with_upstreams_timeout_result(docker_client, spec_for):
+    spec = spec_for("coop", (1, 3), _gold(1, 3), tests={1: HANGING_TESTS, 3: LEDGER.tests_patch(3)},
+                    timeout_s=5)
+    started = time.monotonic()
+    result = evaluate(docker_client, spec)
+    assert time.monotonic() - started < 60  # upstream's own backend would wait for the hour
+
+    hung, normal = result.eval_json["feature1"], result.eval_json["feature2"]
+    assert (hung["exit_code"], hung["passed"]) == (-1, False)
+    assert hung["test_output"] == "Command timed out after 5 seconds"  # upstream's words
+    assert normal["passed"] is True  # the next test run went on, in the same container
+    assert result.both_passed is False and result.error is None
 
 
-def test_coop_patch_that_does_not_apply_is_missing_input(run_eval):
-    result = run_eval("coop", (1, 3), {1: GARBAGE_HUNK, 3: LEDGER.gold_patch(3)})
-    report = result.eval_json
-    assert report["apply_status"] == {"agent1": "failed", "agent2": "applied"}
-    assert report["merge"]["status"] == "missing_input" and result.merge_status == "missing_input"
-    assert report["error"] is None
-    _assert_feature(report["feature1"], 1, False)
-    _assert_feature(report["feature2"], 3, True)
-    assert "ledger/account.py" not in report["merge"]["diff"]  # nothing of the failed patch
+def test_a_docker_failure_under_the_procedure_is_raised_not_scored(docker_client, spec_for, run_label):
+    """Upstream turns any exception into an evaluation ``error`` (a score); a container
+    removed under it (a lost claim, a dying engine) must be retried instead."""
+    spec = spec_for("coop", (1, 3), _gold(1, 3), tests={1: HANGING_TESTS, 3: LEDGER.tests_patch(3)},
+                    timeout_s=60)
+
+    def remove_when_running() -> None:
+        deadline = time.monotonic() + 60
+        while not container_names(docker_client, f"coopbench.run={run_label}"):
+            assert time.monotonic() < deadline
+            time.sleep(0.2)
+        time.sleep(3)
+        remove_labelled(docker_client, {"run": run_label})
+
+    remover = threading.Thread(target=remove_when_running, daemon=True)
+    remover.start()
+    with pytest.raises(SandboxError, match="evaluation container failed"):
+        evaluate(docker_client, spec)
+    remover.join()
 
 
-DELETE_REPORT_HEADER = """\
-diff --git a/ledger/report.py b/ledger/report.py
-deleted file mode 100644
-"""
+def test_a_patch_too_big_for_upstreams_write_is_upstreams_error(docker_client, spec_for):
+    """Upstream writes patches through a base64 command-line argument, which fails above
+    128 KiB: an evaluation error, scored as upstream scores it (not an infrastructure one)."""
+    big = "".join(f"+x = {i}\n" for i in range(40_000))
+    patch = ("diff --git a/big.py b/big.py\nnew file mode 100644\n--- /dev/null\n+++ b/big.py\n"
+             f"@@ -0,0 +1,40000 @@\n{big}")
+    result = evaluate(docker_client, spec_for("coop", (1, 3), {1: patch, 3: LEDGER.gold_patch(3)}))
+    assert result.error is not None and result.error.startswith("Failed to write patch1.patch")
+    assert result.merge_status == "error" and result.both_passed is False
 
 
-def test_coop_modify_delete_conflict_is_an_evaluation_error(run_eval):
-    """The union driver cannot merge a file one side deleted: upstream's error result."""
-    report_py = (LEDGER.path / "repo" / "ledger" / "report.py").read_text()
-    delete = DELETE_REPORT_HEADER + "--- a/ledger/report.py\n+++ /dev/null\n" + (
-        f"@@ -1,{len(report_py.splitlines())} +0,0 @@\n"
-        + "".join(f"-{line}\n" for line in report_py.splitlines())
-    )
-    modify = (
-        "diff --git a/ledger/report.py b/ledger/report.py\n--- a/ledger/report.py\n"
-        f"+++ b/ledger/report.py\n@@ -1,1 +1,2 @@\n+# statements\n {report_py.splitlines()[0]}\n"
-    )
-    result = run_eval("coop", (1, 2), {1: delete, 2: modify})
-    report = result.eval_json
-    assert result.error is not None and "naive and union" in result.error
-    assert report["error"] == result.error and result.merge_status == "error"
-    assert report["merge"] == {"status": "error", "strategy": None, "diff": ""}
-    assert report["both_passed"] is False and result.both_passed is False
-    for block in (report["feature1"], report["feature2"]):  # upstream's error shape: no test ran
-        assert block == {"feature_id": None, "passed": False, "exit_code": None,
-                         "tests_passed": 0, "tests_failed": 0, "test_output": ""}
-    assert "MERGE_UNION_CONFLICT" in result.logs["merge.log"]
+def _union_of_golds(tmp_path: Path, first: int, second: int) -> str:
+    """One patch implementing both features: the two gold patches merged with git's union
+    driver (for ledger 3+4, both functions and both imports: correct code)."""
+    repo = tmp_path / "repo"
+    shutil.copytree(LEDGER.path / "repo", repo)
 
+    def git(*args: str) -> str:
+        return subprocess.run(["git", "-C", str(repo), "-c", "user.name=t", "-c", "user.email=t@t",
+                               *args], check=True, capture_output=True, text=True).stdout
 
-def test_solo_gold_of_one_feature_passes_only_that_feature(run_eval):
-    gold1 = LEDGER.gold_patch(1)
-    result = run_eval("solo", (1, 2), {1: gold1, 2: gold1})
-    report = result.eval_json
-    assert report["setting"] == "solo" and report["merge"] is None
-    assert set(report["feature1"]) == set(report["feature2"]) == {"passed", "test_output"}
-    assert report["feature1"]["passed"] is True, report["feature1"]["test_output"][-3000:]
-    assert "5 passed" in report["feature1"]["test_output"]
-    assert report["feature2"]["passed"] is False
-    assert "failed" in report["feature2"]["test_output"]
-    assert result.both_passed is False and result.merge_status is None
-
-
-def _big_file_patch(path: str, size_bytes: int) -> str:
-    row = '    "' + "0123456789abcdef" * 6 + '",\n'
-    rows = ["TABLE = [\n", *[row] * (size_bytes // len(row)), "]\n"]
-    return (
-        f"diff --git a/{path} b/{path}\nnew file mode 100644\n--- /dev/null\n+++ b/{path}\n"
-        f"@@ -0,0 +1,{len(rows)} @@\n" + "".join(f"+{line}" for line in rows)
-    )
-
-
-def test_a_one_megabyte_patch_goes_in_through_the_docker_api(run_eval):
-    """Upstream's base64-in-argv write fails above ~96 KB; files must not go through argv."""
-    big = _big_file_patch("ledger/big_table.py", 1_000_000) + LEDGER.gold_patch(1)
-    assert len(big.encode()) > 1_000_000
-    result = run_eval("coop", (1, 3), {1: big, 3: LEDGER.gold_patch(3)})
-    report = result.eval_json
-    assert result.error is None
-    assert report["apply_status"] == {"agent1": "applied", "agent2": "applied"}
-    assert report["merge"]["status"] == "clean"
-    assert "+++ b/ledger/big_table.py" in report["merge"]["diff"]
-    assert len(report["merge"]["diff"]) == 5000  # stored truncated, as upstream
-    _assert_feature(report["feature1"], 1, True)
-    _assert_feature(report["feature2"], 3, True)
-
-    solo = run_eval("solo", (1, 2), {1: big, 2: big})
-    assert solo.error is None
-    assert solo.eval_json["feature1"]["passed"] is True, solo.eval_json["feature1"]["test_output"][-3000:]
+    git("init", "-q", "-b", "base")
+    git("add", "-A")
+    git("commit", "-qm", "base")
+    for branch, fid in (("a", first), ("b", second)):
+        git("checkout", "-q", "-b", branch, "base")
+        (tmp_path / f"{fid}.patch").write_text(LEDGER.gold_patch(fid))
+        git("apply", str(tmp_path / f"{fid}.patch"))
+        git("add", "-A")
+        git("commit", "-qm", branch)
+    (repo / ".git" / "info" / "attributes").write_text("* merge=union\n")
+    git("merge", "-q", "a", "-m", "union")
+    return git("diff", "base", "HEAD")

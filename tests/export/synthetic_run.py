@@ -1,18 +1,23 @@
 """A small synthetic run written straight into a real store (SQLite and PostgreSQL), the way
 ``coopbench.store.results`` writes a finished job (``result.json`` built by
 ``coopbench.results`` with zero tokens, the tokens only in the agent_runs rows; one
-evaluation row per done job, its files named ``eval/1/...``).
+evaluation row per done job, its files named ``eval/1/...``), scored as upstream 0.0.29's
+``test_merged``/``test_solo`` score (no union merge; the lead's patch alone when the naive
+merge conflicts).
 
 Pairs of task demo_task/7 (features a,b), one job per (pair, setting); minutes after T0:
 
-| pair | solo                    | coop                                     | coop-nocomm          |
-|------|-------------------------|------------------------------------------|----------------------|
-| 1,2  | pass (0-6)              | clean merge, pass (0-10)                 | clean, pass (20-25)  |
-| 1,3  | fail (6-11)             | union-resolved, pass; 2 attempts (1-12)  | union, fail (25-30)  |
-| 2,3  | pass, given [3,2] (1-4) | union failed: merge/eval error (2-8)     | running (30-)        |
-| 1,4  | pass (4-9)              | missing_input, fail (3-15)               |                      |
-| 2,4  | pass (9-20)             | failed_infra (4-5)                       |                      |
-| 3,4  | failed, config (11-11.5)| queued                                   |                      |
+| pair | solo                     | coop                                            | coop-nocomm                    |
+|------|--------------------------|-------------------------------------------------|--------------------------------|
+| 1,2  | pass (0-6)               | clean, pass (0-10)                              | clean, pass (20-25)            |
+| 1,3  | fail (6-11)              | conflicts, solo-agent1, pass; 2 attempts (1-12) | conflicts, naive, fail (25-30) |
+| 2,3  | pass, given [3,2] (1-4)  | eval error: patch not written (2-8)             | running (30-)                  |
+| 1,4  | pass (4-9)               | missing_input, naive, fail (3-15)               | identical, fail (21-28)        |
+| 2,4  | pass (9-20)              | failed_infra (4-5)                              |                                |
+| 3,4  | failed, config (11-11.5) | queued                                          |                                |
+
+"conflicts, naive": the lead's patch alone did not pass both, so neither feature passed.
+"identical": both agents submitted the same patch, which passed feature 1 only.
 """
 
 import json
@@ -20,6 +25,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from coopbench.agents import AgentResult, AgentStatus
+from coopbench.deviations import WHY
 from coopbench.jobspec import assignments, job_id
 from coopbench.results import agent_run_row, result_json
 from coopbench.store import Artifact, Attempt, Evaluation, Job, Run
@@ -27,9 +33,18 @@ from coopbench.store import Artifact, Attempt, Evaluation, Job, Run
 RUN = "syn"
 REPO, TASK = "demo_task", 7
 MODEL = "vertex_ai/gemini-3-flash-preview"
+AGENT = "mini-swe-agent"  # coopbench's own agent, as real runs have: not upstream's
 T0 = datetime(2026, 5, 1, 10, 0, 0)
-UNION_FAILED = "Both naive and union merge strategies failed to merge the patches"
-MERGE_LOG_UNION_FAILED = "BASE_SHA=abc123\nSETUP_COMPLETE\nMERGE_NAIVE_CONFLICT\nMERGE_UNION_CONFLICT\n"
+# As enqueue writes a run's options; the evaluations below ran with this filter.
+RUN_CONFIG = {"sandbox_network": "default", "test_filter": "extended"}
+# Upstream turns the exception of a failed patch write into the evaluation's error; the
+# cause after the colon is the command's stderr, empty in coopbench's backend (and
+# upstream's Docker one), which merge it into stdout.
+WRITE_FAILED = "Failed to write patch1.patch: "
+# What eval.json's deviations say of an evaluation with the extended filter, upstream's
+# network and timeout.
+EVAL_DEVIATIONS = [{"option": "test_filter", "value": "extended", "upstream": "upstream",
+                    "why": WHY["test_filter"]}]
 
 
 @dataclass
@@ -43,13 +58,13 @@ class Spec:
     merge: str | None = None  # the job's merge_status
     strategy: str | None = None  # eval.json merge.strategy
     both: bool = False
+    passed: tuple[bool, bool] | None = None  # per feature; (both, both) by default
     eval_error: str | None = None
     costs: tuple[float, ...] = ()  # per agent, in assignment order
     evaluated_at: str | None = None
     error: str | None = None
     statuses: tuple[str, ...] = ()  # per agent; Submitted by default
     tokens: dict[str, tuple[int, int, int, int]] = field(default_factory=dict)
-    merge_log: str | None = None
 
 
 def at(minutes: float) -> datetime:
@@ -73,10 +88,10 @@ SPECS = [
          both=True, costs=(0.25, 0.25), evaluated_at="2026-05-01T10:09:30.000001",
          tokens={"agent1": (1200, 340, 50, 7), "agent2": (900, 200, 0, 0)}),
     Spec("coop", (1, 3), workers=("w2:1", "w1:2"), start=1, end=12, merge="conflicts",
-         strategy="union", both=True, costs=(0.5, 0.25), evaluated_at="2026-05-01T10:11:00"),
+         strategy="solo-agent1", both=True, costs=(0.5, 0.25),
+         evaluated_at="2026-05-01T10:11:00"),
     Spec("coop", (2, 3), workers=("w2:1",), start=2, end=8, merge="error", costs=(0.125, 0.125),
-         eval_error=UNION_FAILED, evaluated_at="2026-05-01T10:07:00",
-         merge_log=MERGE_LOG_UNION_FAILED),
+         eval_error=WRITE_FAILED, evaluated_at="2026-05-01T10:07:00"),
     Spec("coop", (1, 4), workers=("w2:2",), start=3, end=15, merge="missing_input",
          strategy="naive", costs=(0.5, 0.5), evaluated_at="2026-05-01T10:14:59.500000"),
     Spec("coop", (2, 4), state="failed_infra", workers=("w1:1",), start=4, end=5,
@@ -85,15 +100,21 @@ SPECS = [
     Spec("coop-nocomm", (1, 2), workers=("w1:1",), start=20, end=25, merge="clean",
          strategy="naive", both=True, costs=(0.25, 0.25), evaluated_at="2026-05-01T10:24:00"),
     Spec("coop-nocomm", (1, 3), workers=("w1:1",), start=25, end=30, merge="conflicts",
-         strategy="union", costs=(0.25, 0.25), evaluated_at="2026-05-01T10:29:00"),
+         strategy="naive", costs=(0.25, 0.25), evaluated_at="2026-05-01T10:29:00"),
     Spec("coop-nocomm", (2, 3), state="running", workers=("w1:2",), start=30),
+    Spec("coop-nocomm", (1, 4), workers=("w2:1",), start=21, end=28, merge="identical",
+         strategy="skip-merge-identical", passed=(True, False), costs=(0.375, 0.375),
+         evaluated_at="2026-05-01T10:27:30"),
 ]
 
 
-def add_run(session, name: str = RUN, settings=("solo", "coop", "coop-nocomm")) -> None:  # noqa: ANN001
-    session.add(Run(name=name, created_at=T0, dataset="/data/demo", agent="mini_swe_agent_v2",
-                    model=MODEL, settings=list(settings), step_limit=100, cost_limit_usd=3.0,
-                    image_template="img-{slug}:task{task_id}", config={}))
+def add_run(session, name: str = RUN, settings=("solo", "coop", "coop-nocomm"),  # noqa: ANN001
+            **fields) -> None:
+    """The run, upstream's limits (100 calls, $3); ``fields`` replace any column."""
+    columns = dict(name=name, created_at=T0, dataset="/data/demo", agent=AGENT, model=MODEL,
+                   settings=list(settings), step_limit=100, cost_limit_usd=3.0,
+                   image_template="img-{slug}:task{task_id}", config=dict(RUN_CONFIG))
+    session.add(Run(**{**columns, **fields}))
 
 
 def add_job(session, spec: Spec, run: Run | None = None, name: str = RUN) -> None:  # noqa: ANN001
@@ -125,7 +146,7 @@ def _record_done(session, spec: Spec, job: Job, attempt: Attempt, run: Run) -> N
     statuses = spec.statuses or ("Submitted",) * len(plan)
     results = [
         AgentResult(a.agent_id, a.feature_ids, AgentStatus(status), at(spec.start), at(spec.end - 1),
-                    steps=10 + i, cost_usd=cost, patch=f"+ change by {a.agent_id}\n")
+                    steps=10 + i, cost_usd=cost, patch=_patch(spec, a.agent_id))
         for i, (a, cost, status) in enumerate(zip(plan, spec.costs, statuses))
     ]
     result = result_json(run, job, results)  # token fields all 0, as built at job completion
@@ -143,51 +164,76 @@ def _record_done(session, spec: Spec, job: Job, attempt: Attempt, run: Run) -> N
         job_id=job.id, number=1, attempt_id=attempt.id, state="done", test_filter="extended",
         requested_at=at(spec.end - 1), started_at=at(spec.end - 1), finished_at=finished,
         merge_status=spec.merge, merge_strategy=spec.strategy,
-        naive_conflict=spec.strategy == "union" or "MERGE_NAIVE_CONFLICT" in (spec.merge_log or ""),
-        both_passed=spec.both, error=spec.eval_error,
+        naive_conflict=spec.merge == "conflicts", both_passed=spec.both, error=spec.eval_error,
     )
     session.add(evaluation)
     session.flush()
     job.agents_attempt_id, job.evaluation_id = attempt.id, evaluation.id
     artifacts = {f"{r.agent_id}.patch": (r.patch, None) for r in results}
     artifacts.update({f"{r.agent_id}_traj.json": ("[]", None) for r in results})
-    artifacts["eval/1/eval.json"] = (_eval_json(spec), evaluation.id)
-    if spec.merge_log:
-        artifacts["eval/1/merge.log"] = (spec.merge_log, evaluation.id)
+    artifacts["eval/1/eval.json"] = (_eval_json(spec), evaluation.id)  # the evaluation's only file
     for name, (text, evaluation_id) in artifacts.items():
         data, size = Artifact.compress(text)
         session.add(Artifact(job_id=job.id, attempt_id=attempt.id, evaluation_id=evaluation_id,
                              name=name, data_gz=data, size_bytes=size, created_at=at(spec.end)))
 
 
+def _patch(spec: Spec, agent_id: str) -> str:
+    # Upstream short-circuits to "identical" only for byte-identical, non-empty patches.
+    return "+ the same change\n" if spec.merge == "identical" else f"+ change by {agent_id}\n"
+
+
 def _eval_json(spec: Spec) -> str:
-    """eval.json in the evaluation's shapes (reference 5.6, 5.7, and 5.6's error shape)."""
+    """eval.json in the shapes upstream 0.0.29's procedure gives (``test_solo``,
+    ``test_merged`` and its error result), plus coopbench's test_filter and deviations."""
     a, b = spec.features
-    body = {"repo": REPO, "task_id": TASK, "features": [a, b], "setting": "solo"}
+    passed = spec.passed or (spec.both, spec.both)
+    body: dict = {"repo": REPO, "task_id": TASK, "features": [a, b]}
     if spec.setting == "solo":
-        body.update({"merge": None, "feature1": {"passed": spec.both, "test_output": "1 passed"},
-                     "feature2": {"passed": spec.both, "test_output": "1 passed"}})
-    elif spec.eval_error:
+        body.update({"setting": "solo", "merge": None})
+        for index, ok in ((1, passed[0]), (2, passed[1])):
+            body[f"feature{index}"] = {"passed": ok, "test_output": _output(ok)}
+    elif spec.eval_error:  # sandbox._merged_error_result
         empty = {"feature_id": None, "passed": False, "exit_code": None, "tests_passed": 0,
                  "tests_failed": 0, "test_output": ""}
-        body.update({"setting": "coop", "apply_status": {"agent1": "applied", "agent2": "applied"},
+        body.update({"setting": "coop", "apply_status": {"agent1": "unknown", "agent2": "unknown"},
                      "merge": {"status": "error", "strategy": None, "diff": ""},
                      "feature1": dict(empty), "feature2": dict(empty)})
+    elif spec.merge == "identical":  # the runner's own results, without feature ids
+        body.update({"setting": "coop", "apply_status": {"agent1": "applied", "agent2": "applied"},
+                     "merge": {"status": "identical", "strategy": spec.strategy,
+                               "diff": _patch(spec, "agent1")}})
+        for index, ok in ((1, passed[0]), (2, passed[1])):
+            body[f"feature{index}"] = {"passed": ok, "output": _output(ok), "exit_code": int(not ok),
+                                       "tests_passed": int(ok), "tests_failed": int(not ok)}
     else:
         second = "failed" if spec.merge == "missing_input" else "applied"
+        # A merged tree (clean) or the lead's patch alone (solo-agent1) was tested; otherwise
+        # neither feature ran and both keep upstream's placeholder result.
+        tested = spec.merge == "clean" or spec.strategy == "solo-agent1"
         body.update({"setting": "coop", "apply_status": {"agent1": "applied", "agent2": second},
                      "merge": {"status": spec.merge, "strategy": spec.strategy, "diff": ""}})
-        for index, fid in ((1, a), (2, b)):
-            body[f"feature{index}"] = {"feature_id": fid, "passed": spec.both, "exit_code": 0,
-                                       "tests_passed": 1, "tests_failed": 0, "test_output": ""}
+        for index, fid, ok in ((1, a, passed[0]), (2, b, passed[1])):
+            body[f"feature{index}"] = (
+                {"feature_id": fid, "passed": ok, "exit_code": int(not ok),
+                 "tests_passed": int(ok), "tests_failed": int(not ok), "test_output": _output(ok)}
+                if tested else
+                {"feature_id": fid, "passed": False, "exit_code": None, "tests_passed": 0,
+                 "tests_failed": 0, "test_output": ""})
     body.update({"both_passed": spec.both, "error": spec.eval_error,
-                 "evaluated_at": spec.evaluated_at})
+                 "evaluated_at": spec.evaluated_at, "test_filter": "extended",
+                 "deviations": EVAL_DEVIATIONS})
     return json.dumps(body, indent=2)
 
 
-def build(store, specs=SPECS, name: str = RUN, settings=("solo", "coop", "coop-nocomm")) -> None:  # noqa: ANN001
+def _output(passed: bool) -> str:
+    return "1 passed" if passed else "1 failed"
+
+
+def build(store, specs=SPECS, name: str = RUN, settings=("solo", "coop", "coop-nocomm"),  # noqa: ANN001
+          **run_fields) -> None:
     with store.session() as session, session.begin():
-        add_run(session, name, settings)
+        add_run(session, name, settings, **run_fields)
         session.flush()
         for spec in specs:
             add_job(session, spec, name=name)

@@ -6,6 +6,7 @@ import json
 from synthetic_run import SPECS, build
 
 from coopbench.export import MANIFEST_NAME, export_run
+from coopbench.manifest import MANIFEST_VERSION
 
 EXISTING_KEYS = {
     "pairs", "done", "queued", "running", "agents", "submitted", "limits_exceeded",
@@ -13,8 +14,8 @@ EXISTING_KEYS = {
     "wall_time_seconds", "infra_errors", "config_errors", "eval_errors", "evaluated",
     "both_passed", "pass_rate",
 }
-NEW_KEYS = ("success_rate", "merge_clean", "merge_conflicts", "merge_union_resolved",
-            "merge_missing_input", "merge_errors")
+NEW_KEYS = ("success_rate", "merge_clean", "merge_conflicts", "merge_lead_alone_passed",
+            "merge_identical", "merge_missing_input", "merge_errors")
 ACCOUNTING_KEYS = ("messages_received", "cost_unknown_agents", "input_tokens", "output_tokens",
                    "cache_read_tokens", "cache_write_tokens")
 
@@ -28,6 +29,8 @@ def test_the_manifest_file_is_what_export_returns(exported):
     assert json.loads((out / MANIFEST_NAME).read_text()) == manifest
     assert list(manifest) == ["manifest_version", "exported_at", "run", "settings",
                               "coordination_gap", "jobs"]
+    # 2: merge_union_resolved is gone (0.0.29 has no union merge), a changed meaning
+    assert manifest["manifest_version"] == MANIFEST_VERSION == 2
     assert list(manifest["settings"]) == ["solo", "coop", "coop-nocomm"]
     for figures in manifest["settings"].values():
         assert set(figures) == EXISTING_KEYS | set(NEW_KEYS) | set(ACCOUNTING_KEYS)
@@ -44,8 +47,8 @@ def test_solo_figures(exported):
         "pass_rate": 0.8,  # 4 / 5 evaluated
         "success_rate": 0.6667,  # 4 / (5 evaluated + 0 eval errors + 1 config failure)
         # solo has no merge
-        "merge_clean": 0, "merge_conflicts": 0, "merge_union_resolved": 0,
-        "merge_missing_input": 0, "merge_errors": 0,
+        "merge_clean": 0, "merge_conflicts": 0, "merge_lead_alone_passed": 0,
+        "merge_identical": 0, "merge_missing_input": 0, "merge_errors": 0,
     }
 
 
@@ -59,14 +62,16 @@ def test_coop_figures(exported):
         "eval_errors": 1,  # 2,3
         "infra_errors": 1,  # 2,4
         "config_errors": 0,
-        "both_passed": 2,  # 1,2 (clean) and 1,3 (union-resolved)
+        "both_passed": 2,  # 1,2 (clean) and 1,3 (the lead's patch alone)
         "pass_rate": 0.6667,  # 2 / 3: the eval error is left out (upstream)
         "total_cost": 2.5,
         "success_rate": 0.4,  # 2 / (3 + 1 eval error + 1 infra failure); queued 3,4 left out
         "merge_clean": 1,  # 1,2
-        "merge_conflicts": 2,  # naive conflicted: 1,3 (union merged) and 2,3 (union failed)
-        "merge_union_resolved": 1,  # 1,3: strategy union, no eval error
-        "merge_missing_input": 1,  # 1,4
+        # naive conflicted: 1,3 only; 2,3's procedure failed before any merge
+        "merge_conflicts": 1,
+        "merge_lead_alone_passed": 1,  # 1,3: strategy solo-agent1, status still conflicts
+        "merge_identical": 0,
+        "merge_missing_input": 1,  # 1,4 (its lead's patch alone failed: strategy naive)
         "merge_errors": 1,  # 2,3
     }
 
@@ -75,13 +80,14 @@ def test_coop_nocomm_figures(exported):
     manifest, _ = exported
     keys = ("pairs", "done", "running", "evaluated", "both_passed", "pass_rate", *NEW_KEYS)
     assert _figures(manifest, "coop-nocomm", keys) == {
-        "pairs": 3, "done": 2, "running": 1, "evaluated": 2,
-        "both_passed": 1,  # 1,2
-        "pass_rate": 0.5,
-        "success_rate": 0.5,  # 1 / 2 finished; the running 2,3 is left out
+        "pairs": 4, "done": 3, "running": 1, "evaluated": 3,
+        "both_passed": 1,  # 1,2 (1,4's identical patch passed feature 1 only)
+        "pass_rate": 0.3333,
+        "success_rate": 0.3333,  # 1 / 3 finished; the running 2,3 is left out
         "merge_clean": 1,  # 1,2
         "merge_conflicts": 1,  # 1,3
-        "merge_union_resolved": 1,  # 1,3 merged with union (its tests then failed)
+        "merge_lead_alone_passed": 0,  # 1,3's lead's patch alone failed: strategy naive
+        "merge_identical": 1,  # 1,4, not counted as clean
         "merge_missing_input": 0, "merge_errors": 0,
     }
 
@@ -93,8 +99,10 @@ def test_coordination_gap(exported):
         # solo 3,4 failed). Solo passes 1,2  2,3  1,4 -> 3/4; coop passes 1,2  1,3 -> 2/4
         # (2,3's evaluation error is a failure).
         "coop": {"pairs": 4, "solo_success": 0.75, "coop_success": 0.5, "gap": 0.25},
-        # Done in both: 1,2  1,3 (2,3 is still running). Solo 1/2, coop-nocomm 1/2.
-        "coop-nocomm": {"pairs": 2, "solo_success": 0.5, "coop_success": 0.5, "gap": 0.0},
+        # Done in both: 1,2  1,3  1,4 (2,3 is still running). Solo passes 1,2  1,4 -> 2/3;
+        # coop-nocomm passes 1,2 -> 1/3.
+        "coop-nocomm": {"pairs": 3, "solo_success": 0.6667, "coop_success": 0.3333,
+                        "gap": 0.3333},
     }
 
 

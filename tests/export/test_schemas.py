@@ -1,7 +1,10 @@
 """Every file of an export validated against JSON Schemas written from the CooperBench
-reference (``/work/shared/docs/cooperbench-reference.md``, sections 3.6 and 5.1-5.9), kept in
-``schemas/``. The export is the synthetic run of ``synthetic_run.py`` in a real store (SQLite
-and PostgreSQL).
+reference (``/work/shared/docs/cooperbench-reference.md``, sections 3.6 and 5.1-5.9) and,
+where the two differ, from the installed ``cooperbench`` 0.0.29 that the reference defers to
+(its ``eval/sandbox.py``: no union merge, the lead-alone and identical results), plus
+coopbench's own keys (``deviations``, eval.json's ``test_filter``); kept in ``schemas/``.
+The export is the synthetic run of ``synthetic_run.py`` in a real store (SQLite and
+PostgreSQL).
 
 A file of the export that no schema covers fails the test, so a new file gets a schema.
 """
@@ -156,17 +159,28 @@ def test_the_schemas_are_not_vacuous(exported):
     assert _rejected("result_solo.json", coop) and _rejected("result_coop.json", solo)
 
     ev = _one(out, "eval.json", "coop")
-    assert not _rejected("eval_coop.json", ev)
+    assert ev["merge"]["status"] == "clean" and not _rejected("eval_coop.json", ev)
     assert bad("eval_coop.json", ev, lambda b: b["merge"].update(status="merged"))
     assert bad("eval_coop.json", ev, lambda b: b["merge"].update(strategy="ours"))
+    assert bad("eval_coop.json", ev, lambda b: b["merge"].update(strategy="union"))  # not in 0.0.29
+    assert bad("eval_coop.json", ev, lambda b: b["merge"].update(strategy="solo-agent1"))
     assert bad("eval_coop.json", ev, lambda b: b["apply_status"].update(agent1="ok"))
+    assert bad("eval_coop.json", ev, lambda b: b["apply_status"].update(agent2="failed"))
     assert bad("eval_coop.json", ev, lambda b: b["feature1"].update(tests_passed="1"))
     assert bad("eval_coop.json", ev, lambda b: b["feature1"].update(feature_id=None))  # half an error shape
+    assert bad("eval_coop.json", ev, lambda b: b["feature1"].update(exit_code=1))  # passed needs 0
+    assert bad("eval_coop.json", ev, lambda b: b.update(both_passed=False))
+    assert bad("eval_coop.json", ev, lambda b: b.update(error="boom"))
+    assert bad("eval_coop.json", ev, lambda b: b.pop("test_filter"))
+    assert bad("eval_coop.json", ev, lambda b: b.update(deviations=[]))  # its extended filter
+    assert bad("eval_coop.json", ev, lambda b: b["deviations"][0].pop("why"))
     solo_ev = _one(out, "eval.json", "solo")
     assert not _rejected("eval_solo.json", solo_ev)
     assert bad("eval_solo.json", solo_ev, lambda b: b.update(apply_status={}))
     assert bad("eval_solo.json", solo_ev, lambda b: b["feature1"].update(exit_code=0))
     assert bad("eval_solo.json", solo_ev, lambda b: b.update(merge={"status": "clean"}))
+    assert bad("eval_solo.json", solo_ev, lambda b: b.update(test_filter="upstream"))  # still listed
+    assert bad("eval_solo.json", solo_ev, lambda b: b.pop("deviations"))
 
     summary = _one(out, "summary.json")
     assert bad("summary.json", summary, lambda b: b["results"][0].update(status="passed"))
@@ -177,9 +191,70 @@ def test_the_schemas_are_not_vacuous(exported):
                lambda b: b["results"].append({"task": "r/1/1,2", "status": "pass"}))
     config = _one(out, "config.json")
     assert bad("config.json", config, lambda b: b.update(setting="coop-nocomm"))
+    assert bad("config.json", config, lambda b: b.pop("deviations"))
+    assert bad("config.json", config, lambda b: b["deviations"][0].update(option="colour"))
+    assert bad("config.json", config, lambda b: b["deviations"][0].update(upstream="claude_code"))
+    assert bad("config.json", config, lambda b: b["deviations"].append({
+        "option": "sandbox_network", "value": "default", "upstream": "default", "why": "?"}))
     assert _rejected("conversation.json", [{"from": "agent1", "to": "agent2", "message": "hi",
                                             "timestamp": None, "feature_id": "1"}])
     assert _rejected("conversation.json", {"messages": []})
+
+
+def _coop_evals(out: Path) -> dict[tuple, dict]:
+    """The coop eval.json files by (merge status, strategy)."""
+    found = {}
+    for path in out.rglob("eval.json"):
+        body = json.loads(path.read_text())
+        if body["setting"] == "coop":
+            found[body["merge"]["status"], body["merge"]["strategy"]] = body
+    return found
+
+
+def test_every_merge_outcome_of_upstream_is_exported_and_held_to_its_shape(exported):
+    """0.0.29's test_merged has five outcomes, each with its own feature blocks; the
+    synthetic run exports them all, so each passes the schema and each misshaped one fails."""
+    _, out = exported
+    evals = _coop_evals(out)
+    assert set(evals) == {("clean", "naive"), ("conflicts", "solo-agent1"), ("conflicts", "naive"),
+                          ("missing_input", "naive"), ("identical", "skip-merge-identical"),
+                          ("error", None)}
+    assert not any(_rejected("eval_coop.json", body) for body in evals.values())
+
+    def bad(key: tuple, change) -> bool:  # noqa: ANN001
+        body = copy.deepcopy(evals[key])
+        change(body)
+        return _rejected("eval_coop.json", body)
+
+    # The lead's patch alone counts only when it passed both features.
+    lead = ("conflicts", "solo-agent1")
+    assert bad(lead, lambda b: b.update(both_passed=False))
+    assert bad(lead, lambda b: b["feature2"].update(passed=False, exit_code=1))
+    assert bad(lead, lambda b: b["apply_status"].update(agent1="skipped"))
+    # Otherwise neither feature was tested: upstream's placeholders, with the feature ids.
+    naive = ("conflicts", "naive")
+    assert evals[naive]["feature1"]["exit_code"] is None
+    assert bad(naive, lambda b: b["feature1"].update(passed=True))
+    assert bad(naive, lambda b: b["feature1"].update(exit_code=0))
+    assert bad(naive, lambda b: b["merge"].update(strategy="skip-merge-identical"))
+    missing = ("missing_input", "naive")
+    assert bad(missing, lambda b: b["apply_status"].update(agent2="applied"))  # nothing missing
+    # Identical patches: the runner's own results, and only for this status.
+    identical = ("identical", "skip-merge-identical")
+    assert set(evals[identical]["feature1"]) == {"passed", "output", "exit_code", "tests_passed",
+                                                 "tests_failed"}
+    assert bad(identical, lambda b: b["feature1"].update(feature_id=1))
+    assert bad(identical, lambda b: b.update(feature1=evals[("clean", "naive")]["feature1"]))
+    assert bad(identical, lambda b: b["merge"].update(strategy="naive"))
+    assert bad(identical, lambda b: b["feature2"].update(  # both_passed says otherwise
+        passed=True, exit_code=0, tests_passed=1))
+    # An error: the error shape throughout, apply status unknown.
+    error = ("error", None)
+    assert evals[error]["error"].startswith("Failed to write patch1.patch")
+    assert bad(error, lambda b: b["apply_status"].update(agent1="applied", agent2="applied"))
+    assert bad(error, lambda b: b.update(error=None))
+    assert bad(error, lambda b: b["merge"].update(strategy="naive"))
+    assert bad(error, lambda b: b["feature1"].update(feature_id=2))
 
 
 def test_the_trajectory_schema_takes_the_reference_shape_only():

@@ -4,14 +4,16 @@ real store (SQLite and PostgreSQL); the run is described in ``synthetic_run.py``
 import json
 from datetime import datetime
 
-from synthetic_run import MODEL, RUN, SPECS, Spec, build
+from synthetic_run import AGENT, MODEL, RUN, SPECS, Spec, build
 
+from coopbench.deviations import WHY
 from coopbench.export import export_run
 
 NONE = type(None)
 # Upstream's keys in upstream's order, each with the types its value may have.
 CONFIG = {"run_name": str, "agent_framework": str, "model": str, "setting": str,
-          "concurrency": int, "total_tasks": int, "started_at": str}
+          "concurrency": int, "total_tasks": int, "started_at": str,
+          "deviations": list}  # the last one is coopbench's
 SUMMARY = {"run_name": str, "completed_at": str, "pass_rate": float, "total_tasks": int,
            "completed": int, "skipped": int, "failed": int, "total_cost": float,
            "total_time_seconds": float, "results": list, "eval": dict}
@@ -53,8 +55,17 @@ def test_config_json(exported):
     for config in configs.values():
         check_schema(config, CONFIG)
         check_naive_iso(config["started_at"])
-    common = {"agent_framework": "mini_swe_agent_v2", "model": MODEL,
-              "started_at": "2026-05-01T10:00:00"}
+    # coopbench's agent is not upstream's; its evaluations dropped more test files than
+    # upstream's filter (the run's test_filter). Limits (100, $3), network (default) and
+    # test timeout (600 s, none given) are upstream's, so they are not listed.
+    deviations = [
+        {"option": "agent", "value": "mini-swe-agent", "upstream": "mini_swe_agent_v2",
+         "why": WHY["agent"]},
+        {"option": "test_filter", "value": "extended", "upstream": "upstream",
+         "why": WHY["test_filter"]},
+    ]
+    common = {"agent_framework": AGENT, "model": MODEL, "started_at": "2026-05-01T10:00:00",
+              "deviations": deviations}
     assert configs == {
         # solo attempts ran on w3:1 and w3:2 -> 2 worker processes; 6 pairs
         "solo": {"run_name": "syn-solo", **common, "setting": "solo", "concurrency": 2,
@@ -63,9 +74,9 @@ def test_config_json(exported):
         # the queued 3,4 counts in total_tasks
         "coop": {"run_name": "syn-coop", **common, "setting": "coop", "concurrency": 4,
                  "total_tasks": 6},
-        # w1:1 ran two jobs, w1:2 runs the third -> 2; upstream's layout says "coop"
+        # w1:1 ran 1,2 and 1,3, w1:2 runs 2,3, w2:1 ran 1,4 -> 3; upstream's layout says "coop"
         "coop-nocomm": {"run_name": "syn-coop-nocomm", **common, "setting": "coop",
-                        "concurrency": 2, "total_tasks": 3},
+                        "concurrency": 3, "total_tasks": 4},
     }
 
 
@@ -122,16 +133,18 @@ def test_summary_json(exported):
     assert summaries["coop-nocomm"] == {
         "run_name": "syn-coop-nocomm",
         "completed_at": "2026-05-01T10:30:00",
-        "pass_rate": 0.5,  # 1 / (1 + 1)
-        "total_tasks": 3, "completed": 2, "skipped": 0, "failed": 0,  # 2,3 still running
-        "total_cost": 1.0,
-        "total_time_seconds": 600.0,  # minute 20 to minute 30
+        "pass_rate": 0.3333,  # 1 / (1 + 2)
+        "total_tasks": 4, "completed": 3, "skipped": 0, "failed": 0,  # 2,3 still running
+        "total_cost": 1.75,  # 0.5 + 0.5 + 0.75
+        "total_time_seconds": 600.0,  # minute 20 to minute 30 (1,4's 21-28 lies inside)
         "results": [
             {"task": "demo_task/7/1,2", "status": "done", "cost": 0.5, "eval": "pass"},
             {"task": "demo_task/7/1,3", "status": "done", "cost": 0.5, "eval": "fail"},
+            # identical patches that passed feature 1 only: a fail like any other
+            {"task": "demo_task/7/1,4", "status": "done", "cost": 0.75, "eval": "fail"},
         ],
-        "eval": {"total_evaluated": 2, "passed": 1, "failed": 1, "errors": 0, "skipped": 0,
-                 "pass_rate": 0.5},
+        "eval": {"total_evaluated": 3, "passed": 1, "failed": 2, "errors": 0, "skipped": 0,
+                 "pass_rate": 0.3333},
     }
 
 
@@ -167,10 +180,13 @@ def test_eval_summary_json_covers_every_evaluated_pair(exported):
                     {"run": "demo_task/7/2,3", "status": "error"}],
     }
     assert summaries["coop-nocomm"] == {
-        "run_name": "syn-coop-nocomm", "evaluated_at": "2026-05-01T10:29:00",
-        "total_runs": 2, "passed": 1, "failed": 1, "errors": 0, "skipped": 0, "pass_rate": 0.5,
+        "run_name": "syn-coop-nocomm",
+        "evaluated_at": "2026-05-01T10:29:00",  # 1,3's; 1,4 was evaluated at 10:27:30
+        "total_runs": 3, "passed": 1, "failed": 2, "errors": 0, "skipped": 0,
+        "pass_rate": 0.3333,
         "results": [{"run": "demo_task/7/1,2", "status": "pass"},
-                    {"run": "demo_task/7/1,3", "status": "fail"}],
+                    {"run": "demo_task/7/1,3", "status": "fail"},
+                    {"run": "demo_task/7/1,4", "status": "fail"}],
     }
 
 
@@ -198,3 +214,37 @@ def test_a_setting_with_nothing_finished_gets_only_config_json(store, tmp_path):
     config = json.loads((out / "early-solo" / "config.json").read_text())
     check_schema(config, CONFIG)
     assert (config["concurrency"], config["total_tasks"]) == (1, 2)
+
+
+def test_config_json_lists_every_deviation_of_the_run(store, tmp_path):
+    """A run unlike upstream in every way config.json can tell: the oracle agent, other
+    limits, the extended filter, a run enqueued before the network option (read as no
+    network). Listed in run_deviations' order, each with upstream's value. The test-run
+    limit is each worker's own: eval.json says which applied, config.json does not."""
+    build(store, [Spec("solo", (1, 2), state="queued")], name="odd", settings=("solo",),
+          agent="oracle", step_limit=50, cost_limit_usd=1.5,
+          config={"test_filter": "extended", "eval_timeout_s": 900.0})
+    out = tmp_path / "out"
+    export_run(store, "odd", out)
+    config = json.loads((out / "odd-solo" / "config.json").read_text())
+    check_schema(config, CONFIG)
+    assert config["deviations"] == [
+        {"option": "agent", "value": "oracle", "upstream": "mini_swe_agent_v2",
+         "why": WHY["agent"]},
+        {"option": "step_limit", "value": 50, "upstream": 100, "why": WHY["step_limit"]},
+        {"option": "cost_limit_usd", "value": 1.5, "upstream": 3.0, "why": WHY["cost_limit_usd"]},
+        {"option": "test_filter", "value": "extended", "upstream": "upstream",
+         "why": WHY["test_filter"]},
+        {"option": "sandbox_network", "value": "none", "upstream": "default",
+         "why": WHY["sandbox_network"]},
+    ]
+
+
+def test_a_run_as_upstream_runs_lists_no_deviation(store, tmp_path):
+    """Upstream's agent, limits, network, filter and timeout: nothing to list."""
+    build(store, [Spec("coop", (1, 2), state="queued")], name="plain", settings=("coop",),
+          agent="mini_swe_agent_v2",
+          config={"sandbox_network": "default", "test_filter": "upstream", "eval_timeout_s": 600.0})
+    out = tmp_path / "out"
+    export_run(store, "plain", out)
+    assert json.loads((out / "plain-coop" / "config.json").read_text())["deviations"] == []

@@ -22,16 +22,16 @@ RUN_TIMEOUT_S = 300
 
 # Worked out by hand from the demo's gold patches (see coopbench/demo_dataset/README.md).
 # coop: (merge status, feature a passes, feature b passes). Pairs not listed merge cleanly
-# and pass both. ledger 1+2 rewrite the same lines: union keeps both -> SyntaxError.
-# ledger 3+4 both append to money.py: union keeps both functions -> correct.
-# textkit 1+2 rewrite one regex: union keeps both lines, the later (feature 1's) wins.
+# and pass both. ledger 1+2, ledger 3+4 and textkit 1+2 conflict under the naive merge;
+# upstream 0.0.29 then tests agent1's patch alone, which implements only feature a, so
+# neither feature counts.
 COOP_UNUSUAL = {
     ("ledger_task", 0, (1, 2)): ("conflicts", False, False),
-    ("ledger_task", 0, (3, 4)): ("conflicts", True, True),
-    ("textkit_task", 1, (1, 2)): ("conflicts", True, False),
+    ("ledger_task", 0, (3, 4)): ("conflicts", False, False),
+    ("textkit_task", 1, (1, 2)): ("conflicts", False, False),
 }
-# solo: the oracle applies both gold patches in turn; where they conflict, the markers
-# stay in the files and both features fail.
+# solo: the oracle applies both gold patches in turn; where they conflict, the second does
+# not apply cleanly: the agent is Error, the markers stay in the files, both features fail.
 SOLO_FAILING = set(COOP_UNUSUAL)
 
 
@@ -63,6 +63,9 @@ def wait_until_finished(store: Store, run: str, workers: LocalWorkers) -> None:
     pytest.fail(f"run {run} did not finish in {RUN_TIMEOUT_S} s")
 
 
+# PostgreSQL, as many hosts use: the same path on SQLite (the default store) is the main
+# job's, tests/cli/test_demo_command.py, which checks the same outcomes.
+@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
 def test_demo_run_end_to_end(settings, demo_images, docker_client, tmp_path):
     run = f"e2e-{settings.queue[-8:]}"
     store = Store(settings.database_url)
@@ -87,24 +90,27 @@ def test_demo_run_end_to_end(settings, demo_images, docker_client, tmp_path):
     assert json.loads((out / MANIFEST_NAME).read_text()) == json.loads(json.dumps(manifest, default=str))
     figures = manifest["settings"]
     assert list(figures) == ["solo", "coop", "coop-nocomm"]
-    for setting, agents_per_job, passed in (("solo", 1, 9), ("coop", 2, 10), ("coop-nocomm", 2, 10)):
+    # solo: the oracle could not apply both gold patches of the 3 conflicting pairs
+    for setting, agents_per_job, erring in (("solo", 1, 3), ("coop", 2, 0), ("coop-nocomm", 2, 0)):
         summary = figures[setting]
         assert summary["pairs"] == summary["done"] == summary["evaluated"] == 12
-        assert summary["agents"] == summary["submitted"] == summary["patches"] == 12 * agents_per_job
-        assert (summary["limits_exceeded"], summary["agent_errors"], summary["infra_errors"]) == (0, 0, 0)
+        assert summary["agents"] == summary["patches"] == 12 * agents_per_job
+        assert summary["submitted"] == 12 * agents_per_job - erring
+        assert (summary["limits_exceeded"], summary["agent_errors"], summary["infra_errors"]) == (0, erring, 0)
+        passed = 9
         assert summary["both_passed"] == passed
         assert summary["pass_rate"] == round(passed / 12, 4)
         assert summary["avg_steps"] == 1.0 and summary["total_cost"] == 0.0
         assert summary["wall_time_seconds"] > 0
 
-    for setting in ("coop", "coop-nocomm"):  # 9 clean pairs, 3 conflicting, all 3 union-merged
+    for setting in ("coop", "coop-nocomm"):  # 9 clean pairs, 3 conflicting, no lead passing alone
         summary = figures[setting]
-        assert (summary["merge_clean"], summary["merge_conflicts"],
-                summary["merge_union_resolved"], summary["merge_errors"]) == (9, 3, 3, 0)
-        assert summary["success_rate"] == round(10 / 12, 4)
-        # solo passes 9 of the 12 pairs, coop 10: the gap (solo minus coop) is -1/12.
+        assert (summary["merge_clean"], summary["merge_conflicts"], summary["merge_lead_alone_passed"],
+                summary["merge_identical"], summary["merge_errors"]) == (9, 3, 0, 0, 0)
+        assert summary["success_rate"] == round(9 / 12, 4)
+        # solo and coop both pass the same 9 of the 12 pairs: no gap.
         assert manifest["coordination_gap"][setting] == {
-            "pairs": 12, "solo_success": 0.75, "coop_success": 0.8333, "gap": -0.0833}
+            "pairs": 12, "solo_success": 0.75, "coop_success": 0.75, "gap": 0.0}
         run_dir = out / f"{run}-{setting}"
         assert len(json.loads((run_dir / "summary.json").read_text())["results"]) == 12
         assert len(json.loads((run_dir / "eval_summary.json").read_text())["results"]) == 12
@@ -125,10 +131,12 @@ def test_demo_run_end_to_end(settings, demo_images, docker_client, tmp_path):
                    evaluation["feature2"]["passed"])
         assert outcome == expected_outcome(entry["setting"], key), (entry["setting"], key)
         assert entry["both_passed"] == (outcome[1] and outcome[2])
-        assert result["log_dir"] == entry["dir"]
+        assert result["log_dir"] == str(job_dir)  # as upstream writes it: under the logs root given
+        assert result["run_name"] == f"{run}-{entry['setting']}"  # the run folder's name
         a, b = key[2]
         if entry["setting"] == Setting.solo:
-            assert job_dir.name == f"f{a}_f{b}" and result["agent"]["status"] == "Submitted"
+            assert job_dir.name == f"f{a}_f{b}"
+            assert result["agent"]["status"] == ("Error" if key in SOLO_FAILING else "Submitted")
             assert (job_dir / "solo.patch").read_text().strip()
         else:
             assert set(result["agents"]) == {"agent1", "agent2"}

@@ -3,6 +3,8 @@ conflicts worked out by hand (coopbench/demo_dataset/README.md) and upstream's r
 
 import json
 
+import pytest
+
 from coopbench.dataset import demo_dataset_path
 
 # ledger 1+2 rewrite the same lines; ledger 3+4 append at the same place; textkit 1+2
@@ -10,6 +12,8 @@ from coopbench.dataset import demo_dataset_path
 CONFLICTS = [("ledger_task", 0, 1, 2), ("ledger_task", 0, 3, 4), ("textkit_task", 1, 1, 2)]
 
 
+# About the merge and the report: one database (the default SQLite) is enough.
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 def test_gold_check_on_the_demo_dataset_matches_the_hand_worked_conflicts(
         cli, demo_images, fixtures_dir, tmp_path):
     report_file = tmp_path / "gold.json"

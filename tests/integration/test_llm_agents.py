@@ -115,6 +115,8 @@ def write_agent_config(path, fake_llm) -> None:  # noqa: ANN001
     }))
 
 
+# About the agents and their messages: one database (PostgreSQL, as many hosts use) is enough.
+@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
 def test_llm_agents_solo_and_coop_with_messages_through_workers(
         cli, settings, demo_images, docker_client, redis_client, fake_llm, tmp_path):
     run = f"llm-{settings.queue[-8:]}"

@@ -22,7 +22,7 @@ from tests.containers import run_containers
 from tests.integration.test_distributed_run import (RUN_TIMEOUT_S, demo_request,
                                                     expected_outcome, wait_until_finished)
 
-PAIRS = [(1, 2), (1, 3), (3, 4)]  # ledger: union breaks it, clean, union fixes it
+PAIRS = [(1, 2), (1, 3), (3, 4)]  # ledger: a conflict, a clean merge, another conflict
 
 
 def ledger_pairs():
@@ -57,6 +57,9 @@ def counts(store: Store, run: str) -> dict:
         }
 
 
+# Claims of evaluations are fenced alike on both databases (tests/store); the command and
+# its workers are tested on one, PostgreSQL.
+@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
 def test_evaluate_command_reevaluates_on_workers_without_running_agents(
         settings, demo_images, docker_client, tmp_path):
     run = f"reeval-{settings.queue[-8:]}"
@@ -69,7 +72,9 @@ def test_evaluate_command_reevaluates_on_workers_without_running_agents(
         before = counts(store, run)
         assert before == {"attempts": 6, "agent_runs": 9, "evaluations": 6}
 
-        report = request_evaluations(settings, run, "upstream")
+        # The run was evaluated with its filter (upstream's): another filter re-evaluates all.
+        assert request_evaluations(settings, run, "upstream").up_to_date == 6
+        report = request_evaluations(settings, run, "extended")
         assert (report.requested, report.published, report.up_to_date) == (6, 6, 0)
         # Every message delivered twice more: each evaluation still runs once.
         with store.session() as session:
@@ -78,9 +83,9 @@ def test_evaluate_command_reevaluates_on_workers_without_running_agents(
         Publisher(settings).publish_evaluations([(f"{j}-e{n}", e) for e, j, n in queued] * 2)
         wait_for_evaluations(store, run, workers)
 
-        again = request_evaluations(settings, run, "upstream")
+        again = request_evaluations(settings, run, "extended")
         assert (again.requested, again.up_to_date) == (0, 6)  # nothing to do without --force
-        forced = request_evaluations(settings, run, "upstream", force=True)
+        forced = request_evaluations(settings, run, "extended", force=True)
         assert forced.requested == 6
         wait_for_evaluations(store, run, workers)
 
@@ -94,15 +99,16 @@ def test_evaluate_command_reevaluates_on_workers_without_running_agents(
     latest = {e.job_id: e for e in evaluations if e.number == 3}
     for job in jobs:
         assert job.state == JobState.done and job.evaluation_id == latest[job.id].id
-        assert latest[job.id].test_filter == "upstream" and latest[job.id].duration_s > 0
+        assert latest[job.id].test_filter == "extended" and latest[job.id].duration_s > 0
     assert run_containers(docker_client, run) == []
 
     out = tmp_path / "export"
     manifest = export_run(store, run, out)
     for entry in manifest["jobs"]:
-        assert entry["evaluation"]["number"] == 3 and entry["evaluation"]["test_filter"] == "upstream"
+        assert entry["evaluation"]["number"] == 3 and entry["evaluation"]["test_filter"] == "extended"
         evaluation = json.loads((out / entry["dir"] / "eval.json").read_text())
-        assert evaluation["test_filter"] == "upstream"
+        assert evaluation["test_filter"] == "extended"
+        assert [d["option"] for d in evaluation["deviations"]] == ["test_filter"]
         merge = evaluation["merge"]
         outcome = (merge and merge["status"], evaluation["feature1"]["passed"],
                    evaluation["feature2"]["passed"])

@@ -70,10 +70,9 @@ def test_demo_run_across_two_namespace_hosts(topology, redis_server, postgres, h
     assert run_containers(docker_client, run) == []
 
     exports = {}
-    for host in hosts:
-        out = tmp_path / f"export-{host.hostname}"
-        _ok(host.run(COOPBENCH, "export", "--run", run, "--out", str(out)))
-        exports[host.hostname] = out
+    for host in hosts:  # the same relative logs root on each: log_dir is written as given
+        _ok(host.run(COOPBENCH, "export", "--run", run, "--out", "export"))
+        exports[host.hostname] = host.workdir / "export"
     first, second = exports.values()
     assert _differences(first, second) == [], "the exports differ between hosts"
 

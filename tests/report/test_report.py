@@ -21,7 +21,7 @@ from coopbench.report.plots import PLOTS
 from coopbench.store import AgentRun, Job
 from coopbench.summary_table import COLUMNS, format_figure
 from tests.conftest import COOPBENCH
-from tests.export.synthetic_run import REPO, RUN, SPECS, TASK, Spec, build
+from tests.export.synthetic_run import REPO, RUN, SPECS, TASK, WRITE_FAILED, Spec, build
 
 SQLITE_ONLY = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 MESSAGES = {((1, 2), "agent1"): 3, ((1, 2), "agent2"): 2, ((1, 3), "agent1"): 4,
@@ -100,8 +100,19 @@ def test_the_report_command_writes_a_page_a_browser_shows(syn, database_url, tmp
         row = "".join(rf"<td[^>]*>{re.escape(c)}</td>" for c in cells)
         assert re.search(row, html), setting
     assert 'class="n">+0.25</td>' in html  # the coop setting's coordination gap
+    assert 'class="n">+0.3333</td>' in html  # coop-nocomm's: 2/3 solo, 1/3 coop-nocomm
+    # 0.0.29's merge outcomes, per setting (solo, coop, coop-nocomm): coop's 1,3 passed on
+    # the lead's patch alone, coop-nocomm's 1,4 had identical patches; no union any more.
+    for title, cells in (("naive merge conflicted", (0, 1, 1)),
+                         ("lead's patch alone passed", (0, 1, 0)),
+                         ("identical patches", (0, 0, 1))):
+        escaped = re.escape(title).replace("'", "(?:'|&#39;|&#x27;)")  # the page escapes it
+        row = rf"<tr><td>{escaped}</td>" + "".join(
+            rf'<td class="n">{n}</td>' for n in cells) + "</tr>"
+        assert re.search(row, html), title
+    assert "union" not in html
     assert "unknown" in html and "1 agent(s) ran a model" in html
-    assert html.count("<tr><td>demo_task/7 f") == 6 + 15  # the pair grid and the job table
+    assert html.count("<tr><td>demo_task/7 f") == 6 + 16  # the pair grid and the job table
 
     shot = screenshot(out / PAGE_NAME, tmp_path / "screenshot.png", tmp_path / "chromium")
     assert shot.size == (1280, 2400)
@@ -124,6 +135,9 @@ def test_the_figures_are_the_exporters(syn, tmp_path):
         assert round((lost - gained) / gap["pairs"], 4) == gap["gap"]
     assert gap_matrix(data, "coop") == {(True, True): 1, (True, False): 2, (False, True): 1,
                                         (False, False): 0}
+    # 1,2 both pass; 1,4 solo only (identical patches failed feature 4); 1,3 neither
+    assert gap_matrix(data, "coop-nocomm") == {(True, True): 1, (True, False): 1,
+                                               (False, True): 0, (False, False): 1}
 
     rows: dict[tuple, JobRow] = {(j.setting, j.key[2]): j for j in data.jobs}
     assert len(rows) == len(manifest["jobs"]) == len(SPECS)
@@ -132,7 +146,10 @@ def test_the_figures_are_the_exporters(syn, tmp_path):
     assert rows[("solo", (3, 4))].duration_s == 30 and rows[("solo", (3, 4))].outcome == "config error"
     assert rows[("coop", (3, 4))].duration_s is None and rows[("coop-nocomm", (2, 3))].duration_s is None
     assert rows[("coop", (2, 3))].outcome == "eval error"
-    assert rows[("coop", (2, 3))].error.startswith("Both naive and union")
+    assert rows[("coop", (2, 3))].error == WRITE_FAILED  # upstream's evaluation error
+    assert rows[("coop", (2, 3))].merge_status == "error"
+    assert rows[("coop-nocomm", (1, 4))].merge_status == "identical"
+    assert rows[("coop-nocomm", (1, 4))].outcome == "failed"
     assert rows[("coop", (1, 2))].messages == 5
     unknown = rows[("coop-nocomm", (1, 3))]
     assert (unknown.cost_usd, unknown.cost_unknown_agents) == (0.25, 1)

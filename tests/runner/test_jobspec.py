@@ -3,8 +3,9 @@
 import pytest
 
 from coopbench.errors import ConfigError
-from coopbench.jobspec import Assignment, Setting, assignments, job_id, parse_settings
 from coopbench.job_context import JobSpec
+from coopbench.jobspec import Assignment, Setting, assignments, job_id, parse_settings
+from coopbench.sandbox import Network
 from coopbench.store import Job, Run
 
 
@@ -36,11 +37,13 @@ def test_settings_are_parsed_with_a_clear_error():
         parse_settings(" , ")
 
 
-@pytest.mark.parametrize("patterns, expected", [
-    ([], False), (["*"], True), (["ledger_task/*"], True), (["ledger_task/0"], True),
-    (["ledger_task/1", "textkit_task/*"], False),
+@pytest.mark.parametrize("config, expected", [
+    ({"sandbox_network": "default"}, Network.default),
+    ({"sandbox_network": "none"}, Network.none),
+    ({}, Network.none),  # a run enqueued before the option: its containers had no network
 ])
-def test_evaluation_network_is_a_per_task_option(patterns, expected):
-    run = Run(name="r", config={"eval_network": patterns})
+def test_a_jobs_containers_get_the_runs_network(config, expected):
+    run = Run(name="r", config=config)
     job = Job(id="j", repo="ledger_task", task_id=0, features=[1, 2], setting="coop")
-    assert JobSpec(job, run, {}).eval_network is expected
+    assert JobSpec(job, run, {}).sandbox_network is expected
+    assert expected.network_mode == (None if expected is Network.default else "none")

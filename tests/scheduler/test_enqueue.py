@@ -69,8 +69,7 @@ def _summary(result) -> str:  # noqa: ANN001
 def test_enqueue_demo_makes_one_job_and_one_message_per_pair_and_setting(
     cli, database_url, redis_client, queue
 ):
-    result = cli(*_enqueue_args("--settings", ALL_SETTINGS, "--agent", "oracle",
-                                "--eval-network", "ledger_task/*, textkit_task/1"))
+    result = cli(*_enqueue_args("--settings", ALL_SETTINGS, "--agent", "oracle"))
     assert result.returncode == 0, result.stderr
     assert "run R: 36 jobs (36 new, 0 reset, 0 already finished, 0 running), 36 published" in _summary(result)
 
@@ -100,7 +99,9 @@ def test_enqueue_demo_makes_one_job_and_one_message_per_pair_and_setting(
         assert (run.agent, run.model, run.settings) == ("oracle", None, ["solo", "coop", "coop-nocomm"])
         assert run.dataset == str(DEMO.resolve())
         assert run.config["queue"] == queue
-        assert run.config["eval_network"] == ["ledger_task/*", "textkit_task/1"]
+        # upstream's defaults, recorded: Docker's network, upstream's test-file filter and limits
+        assert (run.config["sandbox_network"], run.config["test_filter"]) == ("default", "upstream")
+        assert (run.step_limit, run.cost_limit_usd) == (100, 3.0)
         assert "database_url" not in run.config and "broker_url" not in run.config
     store.dispose()
 
@@ -299,7 +300,7 @@ def test_task_snapshot_holds_exactly_the_features_used(cli, database_url):
 
 @pytest.mark.parametrize("option, first, second", [
     ("--step-limit", "5", "6"), ("--cost-limit", "1.0", "2.0"),
-    ("--test-filter", "extended", "upstream"), ("--eval-network", "", "ledger_task/*"),
+    ("--test-filter", "extended", "upstream"), ("--sandbox-network", "none", "default"),
 ])
 def test_resuming_a_run_with_changed_options_is_refused(cli, database_url, redis_client, queue,
                                                        option, first, second):

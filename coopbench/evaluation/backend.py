@@ -1,0 +1,154 @@
+"""The evaluation backend coopbench hands to upstream's scoring procedure.
+
+It implements upstream's ``EvalBackend``/``Sandbox`` protocols (``eval/backends/base.py``)
+with the semantics of upstream's Docker backend (``eval/backends/docker.py``): one container
+per evaluation with the image's entrypoint cleared, commands run with ``exec_run`` in
+``/workspace`` with stdout and stderr merged, a command over the time limit answers
+``returncode -1`` and "Command timed out after N seconds". What is coopbench's:
+
+- the container is coopbench's: labelled (run, job, attempt, host, worker, role), limited
+  (memory, CPUs, pids, a container slot of this engine), on the run's network policy, and
+  started from the job's image, whatever name upstream derives from the task;
+- the time limit is real: upstream's executor waits for the command to finish after
+  reporting the timeout, so a hung test hangs the evaluation; here every process of the
+  command is killed instead (``kill -9 -1`` in the container spares only its PID 1), and
+  the next command starts as upstream's would, after the timed-out one has ended;
+- a Docker failure (the engine, a container removed under us when the job's claim was lost,
+  which ends the running command as if it had finished) is remembered: upstream turns it
+  into an evaluation ``error``, which is a score, so the caller raises it as an
+  infrastructure error instead and the evaluation is retried.
+"""
+
+import logging
+import threading
+from contextlib import ExitStack
+from dataclasses import dataclass
+
+import docker
+import docker.errors
+import requests
+
+from coopbench.errors import SandboxError
+from coopbench.host_limits import NO_LIMITS, SandboxLimits
+from coopbench.sandbox import Network, Sandbox, open_sandbox
+
+log = logging.getLogger(__name__)
+
+KILL_GRACE_S = 30  # for a killed command's output stream to close
+INFRA_ERRORS = (docker.errors.DockerException, requests.exceptions.RequestException, OSError)
+
+
+@dataclass(frozen=True)
+class ExecOutput:
+    """Upstream's ``ExecResult``: the merged output is stdout, stderr is empty."""
+
+    returncode: int
+    output: str
+
+    def stdout_read(self) -> str:
+        return self.output
+
+    def stderr_read(self) -> str:
+        return ""
+
+
+class EvalSandbox:
+    def __init__(self, box: Sandbox, workdir: str, timeout: int | float,
+                 backend: "CoopbenchEvalBackend", close: ExitStack):
+        self._box, self._workdir, self._timeout = box, workdir, timeout
+        self._backend, self._close = backend, close
+
+    def exec(self, *args: str) -> ExecOutput:
+        outcome: dict = {}
+
+        def run() -> None:
+            try:
+                outcome["result"] = self._box.container.exec_run(
+                    cmd=list(args), workdir=self._workdir, demux=False)
+            except BaseException as error:  # noqa: BLE001 - handed to the caller's thread
+                outcome["error"] = error
+
+        runner = threading.Thread(target=run, name=f"eval-exec-{self._box.id[:8]}", daemon=True)
+        runner.start()
+        runner.join(self._timeout)
+        if runner.is_alive():
+            log.warning("container %s: command over %s s; killing its processes",
+                        self._box.id[:12], self._timeout)
+            self._kill_processes()
+            runner.join(KILL_GRACE_S)
+            return ExecOutput(-1, f"Command timed out after {self._timeout} seconds")
+        if "error" in outcome:
+            self._backend.failed(outcome["error"])
+            raise outcome["error"]
+        self._check_running()  # a command whose container was removed just ends, no error
+        exit_code, output = outcome["result"]
+        return ExecOutput(exit_code, (output or b"").decode("utf-8", errors="replace"))
+
+    def _check_running(self) -> None:
+        container = self._box.container
+        try:
+            container.reload()
+            running = container.status == "running"
+        except docker.errors.NotFound:
+            running = False
+        except INFRA_ERRORS as error:
+            self._backend.failed(error)
+            raise
+        if not running:
+            error = SandboxError(f"container {self._box.id[:12]} stopped under the command")
+            self._backend.failed(error)
+            raise error
+
+    def _kill_processes(self) -> None:
+        try:
+            self._box.container.exec_run(["bash", "-c", "kill -9 -1"], workdir="/")
+        except INFRA_ERRORS as error:
+            self._backend.failed(error)
+
+    def terminate(self) -> None:
+        self._close.close()
+
+
+class CoopbenchEvalBackend:
+    """Makes each evaluation container; ``failure`` is the first infrastructure error seen."""
+
+    def __init__(self, client: docker.DockerClient, image: str, container_name: str,
+                 labels: dict[str, str], network: Network = Network.default,
+                 limits: SandboxLimits = NO_LIMITS):
+        self.client, self.image, self.container_name = client, image, container_name
+        self.labels, self.network, self.limits = labels, network, limits
+        self.failure: BaseException | None = None
+        self._sandboxes = ExitStack()  # what upstream forgets to terminate is closed here
+        self._count = 0
+
+    def create_sandbox(self, image: str, timeout: int | float = 600,
+                       workdir: str = "/workspace") -> EvalSandbox:
+        if image != self.image:  # upstream derives akhatua/...; the run says what to use
+            log.debug("evaluation of %s runs image %s", image, self.image)
+        self._count += 1
+        close = ExitStack()
+        try:
+            box = close.enter_context(open_sandbox(
+                self.client, self.image, f"{self.container_name}-{self._count}", self.labels,
+                self.network, self.limits))
+            sandbox = EvalSandbox(box, workdir, timeout, self, close)
+            sandbox.exec("mkdir", "-p", "/patches")  # as upstream's backend does
+        except BaseException:
+            close.close()
+            raise
+        self._sandboxes.callback(close.close)
+        return sandbox
+
+    def failed(self, error: BaseException) -> None:
+        if self.failure is None:
+            self.failure = error
+
+    def raise_failure(self) -> None:
+        if self.failure is not None:
+            raise SandboxError(f"evaluation container failed: {self.failure}") from self.failure
+
+    def __enter__(self) -> "CoopbenchEvalBackend":
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self._sandboxes.close()
