@@ -17,6 +17,7 @@ from coopbench.config import Settings
 from coopbench.dataset import demo_dataset_path, load_tasks
 from coopbench.images import build_task_image, image_name
 from coopbench.store import Store
+from tests.evaluation import differential as differential_module
 from tests.real_task import build_real_task_image
 
 os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
@@ -30,6 +31,7 @@ DEMO_IMAGE_TEMPLATE = "coopbench-test-{slug}:task{task_id}"
 
 
 WORKER_LOG_TAIL = 40  # lines of each worker's log shown under a failed test
+DIFFERENTIAL_SELECTED = pytest.StashKey[bool]()
 
 # The slow tier: whatever needs Docker or starts worker or CLI processes. The fast tier
 # (`pytest -m "not slow"`) is the rest: the store, the bus, the exporter, the filters.
@@ -37,11 +39,18 @@ SLOW_FIXTURES = {"docker_client", "demo_images", "real_task_image", "cli"}
 SLOW_FOLDERS = {"integration", "faults", "multihost", "compose"}
 
 
-def pytest_collection_modifyitems(items):  # noqa: ANN001
+def pytest_collection_modifyitems(config, items):  # noqa: ANN001
     for item in items:
         if (SLOW_FIXTURES & set(item.fixturenames) or item.get_closest_marker("docker")
                 or item.path.parent.name in SLOW_FOLDERS):
             item.add_marker(pytest.mark.slow)
+    # The differential test's scoring starts with the session and runs beside everything
+    # else (tests/evaluation/differential.py); its tests go last, to check what it found.
+    differential = [item for item in items if item.path.name == differential_module.MODULE]
+    if differential:
+        items[:] = [item for item in items if item.path.name != differential_module.MODULE]
+        items += differential
+    config.stash[DIFFERENTIAL_SELECTED] = bool(differential)
 
 
 @pytest.hookimpl(hookwrapper=True)
@@ -133,6 +142,21 @@ def demo_images(docker_client) -> str:
 def real_task_image(docker_client, fixtures_dir) -> str:
     """The real dirty-equals task 43 image (tests/real_task.py), built once per machine."""
     return build_real_task_image(docker_client, fixtures_dir, BASE_IMAGE)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def differential(request, tmp_path_factory):
+    """The differential test's scoring, started at the session's first test when that test
+    was collected (else None)."""
+    if not request.config.stash.get(DIFFERENTIAL_SELECTED, False):
+        yield None
+        return
+    scorer = differential_module.Differential(
+        request.getfixturevalue("docker_client"), FIXTURES,
+        request.getfixturevalue("real_task_image"), tmp_path_factory.mktemp("differential"))
+    scorer.start()
+    yield scorer
+    scorer.stop()
 
 
 # The venv's own entry point first: another coopbench on PATH would test other code.
