@@ -92,6 +92,15 @@ class Settings(BaseSettings):
         30.0, ge=0, description="First delay before such a retry, seconds; doubled each time "
         "(at most 10 minutes), with +-50% jitter.",
     )
+    pull_timeout_s: float = Field(
+        3600.0, gt=0, description="Longest one pull of a task image may take, and longest a job "
+        "waits for another worker's pull of its image on the same Docker engine, seconds.",
+    )
+    min_free_disk_gb: float = Field(
+        5.0, ge=0, description="Free space Docker's data root must have before a pull, GB; when "
+        "short, task images coopbench pulled that no queued or running job needs are removed, "
+        "least recently used first.",
+    )
     visibility_timeout_s: float | None = Field(
         None, gt=0, description="Redis broker's visibility timeout, seconds; default "
         "job_timeout_s + 1 hour. Only lower it to test redelivery.",

@@ -12,6 +12,7 @@ import docker
 from coopbench.errors import ConfigError, InfraError, LeaseLost
 from coopbench.evaluation.evaluate import EvalInput, evaluate
 from coopbench.evaluation.patches import TestFilter
+from coopbench.images.resolve import with_job_image
 from coopbench.job_context import JobSpec, Services, load_job_spec, stored_patches
 from coopbench.store import Evaluation, EvaluationState
 from coopbench.store.claims import Heartbeat, claim_evaluation
@@ -50,7 +51,7 @@ def run_evaluation(evaluation_id: int, services: Services) -> str | None:
             with store.session() as session:
                 evaluation = session.get(Evaluation, evaluation_id)
                 session.expunge(evaluation)
-            spec = load_job_spec(store, claim.job_id)
+            spec = with_job_image(load_job_spec(store, claim.job_id), services)
             patches = stored_patches(store, spec, evaluation.attempt_id)
             outcome = evaluate(services.docker,
                                eval_input(spec, evaluation, patches, services, claim.token))

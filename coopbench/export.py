@@ -36,6 +36,7 @@ def load_finished(session, store: Store, run_name: str) -> tuple[Run, list[Finis
     """A run and each of its jobs with what its results stand on: its agents' runs and its
     current evaluation (what ``export`` writes and ``report`` draws)."""
     run = store.require_run(session, run_name)
+    run.images  # noqa: B018 - loaded now: config.json and the manifest read it after the session
     if Setting.gold in run.settings:
         raise ConfigError(f"run {run_name!r} is a gold check; `coopbench gold-check` writes "
                           "its report")
@@ -58,6 +59,7 @@ def run_block(run: Run) -> dict:
         "agent": run.agent, "model": run.model, "settings": run.settings,
         "step_limit": run.step_limit, "cost_limit_usd": run.cost_limit_usd,
         "image_template": run.image_template,
+        "images": run.image_digests,
     }
 
 

@@ -41,6 +41,15 @@ class Services:
         except Exception:  # the broker is down: the sweeper will find the job
             log.exception("job %s: could not publish its retry; the sweeper will", job_id)
 
+    def close(self) -> None:
+        """Close what was opened (a worker's main process keeps nothing open for a fork)."""
+        if "store" in self.__dict__:
+            self.store.dispose()
+        if "docker" in self.__dict__:
+            self.docker.close()
+        if "bus_redis" in self.__dict__:
+            self.bus_redis.close()
+
     @cached_property
     def store(self) -> Store:
         return Store(self.settings.database_url)
@@ -50,13 +59,17 @@ class Services:
         return docker_client()
 
     @cached_property
+    def engine_id(self) -> str:
+        """The Docker engine's id: what workers sharing an engine share (slots, pulls)."""
+        return self.docker.info()["ID"]
+
+    @cached_property
     def sandbox_limits(self) -> SandboxLimits:
         """This host's limits on task containers (memory, CPUs, how many at once)."""
         settings = self.settings
         slots = None
         if settings.max_containers:
-            engine = self.docker.info()["ID"]  # shared by every worker on this engine
-            slots = ContainerSlots(self.bus_redis, engine, settings.max_containers,
+            slots = ContainerSlots(self.bus_redis, self.engine_id, settings.max_containers,
                                    hold_s=settings.job_timeout_s)
         return SandboxLimits(settings.container_memory, settings.container_cpus, slots)
 
@@ -71,14 +84,22 @@ class JobSpec:
     job: Job
     run: Run
     features: dict[int, TaskFeature]
+    # Set once this host has the run's bytes for the image (``images.resolve``).
+    resolved_image: str | None = None  # their local image id
+    image_digest: str | None = None  # the run's pin: registry digest, or the id of a build
 
     @property
     def pair(self) -> tuple[int, int]:
         return tuple(self.job.features)  # type: ignore[return-value]
 
     @property
-    def image(self) -> str:
+    def image_name(self) -> str:
         return image_name(self.run.image_template, self.job.repo, self.job.task_id)
+
+    @property
+    def image(self) -> str:
+        """What containers start from: the resolved image's id, else (unresolved) its name."""
+        return self.resolved_image or self.image_name
 
     @property
     def sandbox_network(self) -> Network:

@@ -27,6 +27,7 @@ from coopbench.eval_stage import eval_input
 from coopbench.evaluation.evaluate import evaluate
 from coopbench.evaluation.patches import TestFilter
 from coopbench.gold_check import run_gold_merge
+from coopbench.images.resolve import with_job_image
 from coopbench.job_context import JobSpec, Services, load_job_spec, stored_patches
 from coopbench.jobspec import Setting, assignments
 from coopbench.results import agent_run_row, result_json
@@ -55,7 +56,7 @@ def run_job(job_id: str, services: Services) -> str | None:
 
     with Heartbeat(services.store, claim, settings.lease_s, on_lost=stop_containers) as heartbeat:
         try:
-            spec = load_job_spec(services.store, job_id)
+            spec = with_job_image(load_job_spec(services.store, job_id), services)
             if spec.job.setting == Setting.gold:
                 run_gold_merge(spec, claim, services)
                 return JobState.done
@@ -209,6 +210,8 @@ class WallClock:
 def _record_agents(services: Services, spec: JobSpec, claim: Claim, outcome: AgentsOutcome) -> None:
     results = outcome.results
     result = result_json(spec.run, spec.job, results)
+    result["image"] = {"name": spec.image_name, "digest": spec.image_digest,
+                       "id": spec.resolved_image}  # coopbench's: the exact bytes it ran
     artifacts = {f"{r.agent_id}.patch": r.patch for r in results}
     artifacts.update({f"{r.agent_id}_traj.json": _dumps(r.trajectory) for r in results})
     if spec.job.setting != Setting.solo:

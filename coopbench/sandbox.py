@@ -19,7 +19,7 @@ import docker
 import docker.errors
 from docker.models.containers import Container
 
-from coopbench.errors import ConfigError, SandboxError
+from coopbench.errors import SandboxError
 from coopbench.host_limits import NO_LIMITS, SandboxLimits
 
 log = logging.getLogger(__name__)
@@ -195,11 +195,8 @@ def _started(client: docker.DockerClient, image: str, name: str, labels: dict[st
             pids_limit=PIDS_LIMIT,
             **limits.create_kwargs(),
         )
-    except docker.errors.ImageNotFound:
-        raise ConfigError(
-            f"Docker image {image} is not on this host; build it (coopbench images build) "
-            "or check the run's image template"
-        ) from None
+    except docker.errors.ImageNotFound:  # resolved before (images.resolve): removed since
+        raise SandboxError(f"Docker image {image} is no longer on this host") from None
     except docker.errors.APIError as error:
         raise SandboxError(f"cannot start a container from {image}: {error}") from None
     try:

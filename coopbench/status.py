@@ -3,8 +3,8 @@
 ``run_status`` gathers everything the live view and ``status --json`` show: jobs per state
 and per setting, running jobs with host, age and last heartbeat, stuck jobs (running under
 an expired lease: their worker is gone or cut off, the sweeper will re-publish them),
-attempts and infrastructure errors, pending evaluations, cost so far, the workers seen
-lately, and an ETA from the throughput so far.
+attempts and infrastructure errors, pending evaluations, cost so far, which host is pulling
+which of the run's images, the workers seen lately, and an ETA from the throughput so far.
 """
 
 from collections import Counter, defaultdict
@@ -12,7 +12,9 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import func, select
 
-from coopbench.store import Attempt, Evaluation, Job, JobState, Store, Worker, utcnow
+from coopbench.images.names import image_name
+from coopbench.store import (Attempt, EngineImage, Evaluation, Job, JobState, Store, Worker,
+                             utcnow)
 from coopbench.store.models import FINISHED_STATES
 
 RECENT_ERRORS = 5
@@ -30,6 +32,10 @@ def run_status(store: Store, run_name: str, sweep_interval_s: float = 30.0) -> d
             select(func.count()).select_from(Evaluation).join(Job, Job.id == Evaluation.job_id)
             .where(Job.run_name == run_name, Evaluation.state.in_(["queued", "running"])))
         workers = session.scalars(select(Worker).order_by(Worker.host, Worker.name)).all()
+        names = {image_name(run.image_template, job.repo, job.task_id) for job in jobs}
+        pulls = session.scalars(select(EngineImage).where(
+            EngineImage.state == "pulling", EngineImage.image.in_(names))
+            .order_by(EngineImage.pull_started_at)).all()
     hosts = {a.worker: a.host for a in attempts}
     running = [j for j in jobs if j.state == JobState.running]
     by_setting: dict[str, Counter] = defaultdict(Counter)
@@ -58,6 +64,11 @@ def run_status(store: Store, run_name: str, sweep_interval_s: float = 30.0) -> d
         "cost": {"spent_usd": round(sum(c for c in costs if c is not None), 6),
                  "unknown_jobs": sum(1 for c in costs if c is None)},
         "eta_seconds": _eta(jobs, len(jobs) - finished, now),
+        # Pulls of the run's images under way, by host; a worker that died mid-pull stops
+        # updating its row, which then drops out here after a few sweep periods.
+        "pulls": [{"host": p.host, "image": p.image, "progress": p.progress,
+                   "since": _iso(p.pull_started_at)}
+                  for p in pulls if now - p.updated_at <= silence],
         "workers": [{"name": w.name, "host": w.host, "concurrency": w.concurrency,
                      "queues": w.queues, "limits": w.limits, "last_seen": _iso(w.last_seen),
                      "alive": now - w.last_seen <= silence} for w in workers],

@@ -43,6 +43,8 @@ def config_json(run: Run, name: str, setting: str, jobs: list[FinishedJob]) -> d
         "started_at": run.created_at.isoformat(),
         # coopbench's: every deliberate difference from upstream this run made (none: [])
         "deviations": run_deviations(run.agent, run.step_limit, run.cost_limit_usd, run.config),
+        # coopbench's: the digest each task image ran as, the same on every host
+        "images": run.image_digests,
     }
 
 

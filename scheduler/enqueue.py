@@ -15,6 +15,7 @@ from coopbench.config import Settings
 from coopbench.dataset import Pair, Task
 from coopbench.errors import ConfigError
 from coopbench.evaluation.patches import TestFilter
+from coopbench.images.pull import PullPolicy
 from coopbench.jobspec import Setting, job_id
 from coopbench.sandbox import Network
 from coopbench.store import Job, JobState, Run, Store, TaskFeature, utcnow
@@ -38,6 +39,7 @@ class RunRequest:
     image_template: str
     sandbox_network: str = "default"  # agent and evaluation containers: default | none
     test_filter: str = "upstream"  # which test-file filter evaluation applies to patches
+    pull: str = "missing"  # when workers pull a job's image: never | missing | always
     agent_config: dict = field(default_factory=dict)  # --agent-config, validated, no secrets
     cost_cap_usd: float | None = None  # None: keep the run's (no cap for a new run); 0: no cap
     force: bool = False
@@ -93,6 +95,7 @@ def _write_run(session, request: RunRequest, settings: Settings) -> None:  # noq
             image_template=request.image_template, cost_cap_usd=request.cost_cap_usd or None,
             config={"sandbox_network": request.sandbox_network,
                     "test_filter": request.test_filter,
+                    "pull": request.pull,
                     "agent_config": request.agent_config,
                     **settings.model_dump(exclude={"database_url", "broker_url", "bus_url"})},
         ))
@@ -102,11 +105,12 @@ def _write_run(session, request: RunRequest, settings: Settings) -> None:  # noq
               "image_template": existing.image_template,
               "sandbox_network": Network.of_run(existing.config).value,
               "test_filter": TestFilter.of_run(existing.config).value,
+              "pull": PullPolicy.of_run(existing.config).value,
               "agent_config": existing.config.get("agent_config") or {}}
     asked = {"agent": request.agent, "model": request.model, "step_limit": request.step_limit,
              "cost_limit": request.cost_limit_usd, "image_template": request.image_template,
              "sandbox_network": request.sandbox_network, "test_filter": request.test_filter,
-             "agent_config": request.agent_config}
+             "pull": request.pull, "agent_config": request.agent_config}
     changed = [f"--{key.replace('_', '-')} {stored[key]!r} (asked {asked[key]!r})"
                for key in stored if stored[key] != asked[key]]
     if changed:  # a run's jobs must all mean the same thing; resuming must not change them

@@ -21,7 +21,8 @@ PRELOAD_OPTIONS = {
 
 
 def make_app(settings: Settings) -> Celery:
-    celery = Celery("coopbench", include=["workers.tasks", "workers.maintenance"])
+    celery = Celery("coopbench", include=["workers.tasks", "workers.maintenance",
+                                          "workers.image_control"])
     celery.conf.update(celery_config(settings))
     celery.user_options["preload"].add(Option(("--database-url",), help="coopbench store URL"))
     celery.user_options["preload"].add(Option(("--bus-url",), help="Redis URL of the agents' bus"))

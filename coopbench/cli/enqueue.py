@@ -16,6 +16,7 @@ from coopbench.dataset import load_tasks
 from coopbench.deviations import upstream_agent_limits
 from coopbench.errors import ConfigError
 from coopbench.evaluation.patches import TestFilter
+from coopbench.images.pull import PullPolicy
 from coopbench.jobspec import parse_settings
 from coopbench.sandbox import Network
 
@@ -60,6 +61,11 @@ def enqueue(
         help="Test files dropped from agents' patches before evaluation: upstream (its "
         "filter) or extended (also what CooperBench 0.0.14 dropped; a deliberate "
         "difference recorded in the run).")] = TestFilter.upstream,
+    pull: Annotated[PullPolicy, typer.Option(
+        help="When workers pull a job's image: missing (if the host lacks it, as upstream's "
+        "runner does), always (at the run's first job on each Docker engine), never (only "
+        "local images; build them with `coopbench images build`). Every job of the run runs "
+        "the digest the first host resolved.")] = PullPolicy.missing,
     cost_cap: Annotated[float | None, typer.Option(
         min=0, help="Stop starting new jobs once the run has spent this many USD (0: no cap). "
         "Given again on a resumed run, it replaces the cap.")] = None,
@@ -85,8 +91,8 @@ def enqueue(
         name=run, dataset=str(dataset.resolve()), pairs=pairs, tasks=tasks, settings=chosen,
         agent=agent, model=model, step_limit=step_limit, cost_limit_usd=cost_limit,
         image_template=image_template or config.image_template,
-        sandbox_network=sandbox_network.value, test_filter=test_filter.value, agent_config=overrides, cost_cap_usd=cost_cap,
-        force=force,
+        sandbox_network=sandbox_network.value, test_filter=test_filter.value, pull=pull.value,
+        agent_config=overrides, cost_cap_usd=cost_cap, force=force,
     )
     report = enqueue_run(config, request)
     console.out(  # not print: a run name is not markup and the line must not wrap

@@ -85,6 +85,12 @@ def render(state: dict) -> Group:
             errors.add_row(error["job"][:8], str(error["attempt"]), error["host"],
                            error["error"].splitlines()[0][:100] if error["error"] else "")
         parts.append(errors)
+    if state["pulls"]:
+        pulls = Table("host", "image", "since", "progress", title="pulling images",
+                      title_justify="left")
+        for pull in state["pulls"]:
+            pulls.add_row(pull["host"], pull["image"], pull["since"] or "-", pull["progress"] or "")
+        parts.append(pulls)
     if state["workers"]:
         workers = Table("worker", "host", "jobs at once", "last seen", title="workers",
                         title_justify="left")

@@ -8,8 +8,8 @@ import enum
 import gzip
 from datetime import datetime
 
-from sqlalchemy import JSON, Boolean, DateTime, Float, ForeignKey, Integer, LargeBinary, String, Text
-from sqlalchemy import UniqueConstraint
+from sqlalchemy import (JSON, BigInteger, Boolean, DateTime, Float, ForeignKey, Integer,
+                        LargeBinary, String, Text, UniqueConstraint)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 
@@ -46,6 +46,12 @@ class Run(Base):
     cancelled_at: Mapped[datetime | None]
 
     jobs: Mapped[list["Job"]] = relationship(back_populates="run")
+    images: Mapped[list["RunImage"]] = relationship(order_by="RunImage.image")
+
+    @property
+    def image_digests(self) -> dict[str, str]:
+        """Each image the run's jobs ran, by name: the digest every one of them ran."""
+        return {row.image: row.digest for row in self.images}
 
 
 class TaskFeature(Base):
@@ -239,3 +245,40 @@ class Artifact(Base):
     def compress(text: str) -> tuple[bytes, int]:
         raw = text.encode("utf-8")
         return gzip.compress(raw, compresslevel=6), len(raw)
+
+
+class RunImage(Base):
+    """The bytes a run's jobs run for one task image: the first host to resolve the image
+    records it, and every later job of the run, on any host, runs exactly that."""
+
+    __tablename__ = "run_images"
+
+    run_name: Mapped[str] = mapped_column(ForeignKey("runs.name"), primary_key=True)
+    image: Mapped[str] = mapped_column(String(300), primary_key=True)  # the name jobs ask for
+    # The registry's digest ("<repository>@sha256:...") when the image came from a registry,
+    # else the local image id ("sha256:...", an image built on the host).
+    digest: Mapped[str] = mapped_column(String(400))
+    image_id: Mapped[str] = mapped_column(String(100))
+    host: Mapped[str] = mapped_column(String(255))  # who resolved it first
+    recorded_at: Mapped[datetime]
+
+
+class EngineImage(Base):
+    """A task image on one Docker engine as coopbench last saw it: pulling, present (and
+    whether coopbench pulled it, which makes it a candidate for eviction), failed, removed."""
+
+    __tablename__ = "engine_images"
+
+    engine_id: Mapped[str] = mapped_column(String(200), primary_key=True)
+    image: Mapped[str] = mapped_column(String(400), primary_key=True)
+    host: Mapped[str] = mapped_column(String(255))
+    state: Mapped[str] = mapped_column(String(20))  # pulling | present | failed | removed
+    pulled: Mapped[bool] = mapped_column(Boolean, default=False)
+    image_id: Mapped[str | None] = mapped_column(String(100))
+    size_bytes: Mapped[int | None] = mapped_column(BigInteger)  # GB images: past 2**31
+    progress: Mapped[str | None] = mapped_column(String(200))
+    error: Mapped[str | None] = mapped_column(Text)
+    pull_started_at: Mapped[datetime | None]
+    pull_finished_at: Mapped[datetime | None]
+    last_used_at: Mapped[datetime | None]
+    updated_at: Mapped[datetime]

@@ -1,20 +1,14 @@
-"""Task images: their names, and building them from a task's Dockerfile."""
+"""Building a task image from the task's Dockerfile (``coopbench images build``)."""
 
 import logging
 
 import docker
 import docker.errors
 
-from coopbench.dataset import Task, repo_slug
+from coopbench.dataset import Task
 from coopbench.errors import ConfigError, SandboxError
 
 log = logging.getLogger(__name__)
-
-
-def image_name(template: str, repo: str, task_id: int) -> str:
-    """Upstream's naming: the slug is the repo dir without ``_task``, underscores as hyphens."""
-    return template.format(slug=repo_slug(repo), task_id=task_id, repo=repo)
-
 
 def build_task_image(client: docker.DockerClient, task: Task, tag: str, base_image: str) -> None:
     """Build ``tag`` from the task's Dockerfile with ``BASE_IMAGE`` set; the base must be local."""

@@ -1,0 +1,19 @@
+"""Task image names: upstream's template, and a name split into repository and tag."""
+
+from docker.utils import parse_repository_tag
+
+from coopbench.dataset import repo_slug
+
+
+def image_name(template: str, repo: str, task_id: int) -> str:
+    """Upstream's naming: the slug is the repo dir without ``_task``, underscores as hyphens."""
+    return template.format(slug=repo_slug(repo), task_id=task_id, repo=repo)
+
+
+def repository_of(reference: str) -> str:
+    """``127.0.0.1:5000/a/b:task1`` and ``a/b@sha256:...`` -> their repository."""
+    return parse_repository_tag(reference)[0]
+
+
+def is_digest_reference(reference: str) -> bool:
+    return "@sha256:" in reference
