@@ -26,6 +26,18 @@ if ! command -v docker-compose >/dev/null 2>&1; then
   apt_install docker-compose
 fi
 
+# Debian's docker-registry (the Distribution registry, /usr/bin/docker-registry): tests start
+# their own on a free loopback port (tests/registry.py). The package's own service on :5000
+# is not wanted, so it is stopped and disabled right after the install (where no policy-rc.d
+# kept it from starting).
+if ! command -v docker-registry >/dev/null 2>&1; then
+  log "installing docker-registry"
+  apt_install docker-registry
+  # `service` stops it under systemd or sysvinit; update-rc.d disables both kinds of link.
+  service docker-registry stop >/dev/null 2>&1 || true
+  update-rc.d docker-registry disable >/dev/null 2>&1 || true
+fi
+
 if ! docker info >/dev/null 2>&1; then
   log "starting dockerd"
   nohup dockerd >/var/log/dockerd.log 2>&1 &

@@ -13,7 +13,7 @@ NONE = type(None)
 # Upstream's keys in upstream's order, each with the types its value may have.
 CONFIG = {"run_name": str, "agent_framework": str, "model": str, "setting": str,
           "concurrency": int, "total_tasks": int, "started_at": str,
-          "deviations": list}  # the last one is coopbench's
+          "deviations": list, "images": dict}  # the last two are coopbench's
 SUMMARY = {"run_name": str, "completed_at": str, "pass_rate": float, "total_tasks": int,
            "completed": int, "skipped": int, "failed": int, "total_cost": float,
            "total_time_seconds": float, "results": list, "eval": dict}
@@ -65,7 +65,7 @@ def test_config_json(exported):
          "why": WHY["test_filter"]},
     ]
     common = {"agent_framework": AGENT, "model": MODEL, "started_at": "2026-05-01T10:00:00",
-              "deviations": deviations}
+              "deviations": deviations, "images": {}}  # no job pinned an image here
     assert configs == {
         # solo attempts ran on w3:1 and w3:2 -> 2 worker processes; 6 pairs
         "solo": {"run_name": "syn-solo", **common, "setting": "solo", "concurrency": 2,

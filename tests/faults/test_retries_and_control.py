@@ -2,7 +2,8 @@
 
 - An image whose containers cannot start is an infrastructure failure: the job is tried
   ``infra_retries`` more times, each attempt kept, then it is failed_infra; the run's other
-  jobs go on. A missing image is a configuration error: failed at once, one attempt.
+  jobs go on. A missing image the run never pulls (``--pull never``) is a configuration
+  error: failed at once, one attempt.
 - ``coopbench cancel`` stops queued jobs from starting and a running job's containers
   within a third of its lease; ``coopbench retry`` puts them back and they finish.
 - A run's cost cap: once spent, no new job starts; ``retry --cost-cap 0`` lifts it.
@@ -87,17 +88,17 @@ def test_infra_failures_are_retried_with_backoff_then_failed_infra(
     assert run_containers(docker_client, run) == []
 
 
-def test_a_missing_image_fails_the_job_at_once_as_configuration(settings, demo_images):
+def test_a_missing_image_that_the_run_never_pulls_fails_the_job_at_once(settings, demo_images):
     run = f"noimage-{settings.queue[-8:]}"
     request = dataclasses.replace(
         demo_request(run, "coopbench-no-such-image-{slug}:task{task_id}", pairs=pairs("ledger_task")),
-        settings=[Setting.solo])
+        settings=[Setting.solo], pull="never")
     enqueue_run(settings, request)
     store = Store(settings.database_url)
     job = jobs_of(store, run)["ledger_task"]
     assert run_job(job.id, Services(settings, "test-worker")) == JobState.failed
     job = jobs_of(store, run)["ledger_task"]
-    assert "is not on this host" in job.error
+    assert "is not on host" in job.error and "--pull missing" in job.error
     assert [(a.state, a.error_class) for a in attempts_of(store, job.id)] == [("failed", "config")]
 
 

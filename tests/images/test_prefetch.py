@@ -1,0 +1,107 @@
+"""``coopbench images pull`` and ``images list`` across two hosts with a Docker engine each
+(this machine's engine, and a second ``dockerd`` with its own data root: tests/second_engine.py),
+through real workers answering Celery's broadcast. The workers listen on a queue the run is
+not on, so nothing but the prefetch pulls."""
+
+import dataclasses
+import json
+import os
+import re
+import subprocess
+import time
+
+import pytest
+
+from coopbench.images.local import local_image
+from coopbench.jobspec import Setting
+from coopbench.localcluster import LocalWorkers
+from scheduler.enqueue import enqueue_run
+from tests.conftest import COOPBENCH
+from tests.images.conftest import push_demo_images
+from tests.integration.test_distributed_run import demo_request
+from tests.second_engine import SecondEngine
+
+pytestmark = pytest.mark.docker
+
+READY_TIMEOUT_S = 60
+
+
+@pytest.fixture
+def second_engine(tmp_path):
+    engine = SecondEngine(tmp_path / "engine2").start()
+    try:
+        yield engine
+    finally:
+        engine.stop()
+
+
+@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)  # not about the store
+def test_prefetch_pulls_a_runs_images_on_every_host(settings, demo_images, docker_client,
+                                                    registry, second_engine, tmp_path):
+    template, digests = push_demo_images(docker_client, registry, demo_images, "warm")
+    run = f"warm-{settings.queue[-8:]}"
+    enqueue_run(settings, dataclasses.replace(demo_request(run, template),
+                                              settings=[Setting.solo]))
+    idle = settings.model_copy(update={"queue": f"{settings.queue}-idle"})
+    hosts = {"host-a": {}, "host-b": {"DOCKER_HOST": second_engine.url}}
+    workers = [LocalWorkers(idle, 1, 1, tmp_path / host, name_prefix=host,
+                            extra_env={"COOPBENCH_HOST_NAME": host, **env})
+               for host, env in hosts.items()]
+    env = {"COOPBENCH_DATABASE_URL": settings.database_url,
+           "COOPBENCH_BROKER_URL": settings.broker_url, "LITELLM_LOCAL_MODEL_COST_MAP": "True"}
+    try:
+        for group in workers:
+            group.start()
+        for host in hosts:
+            wait_ready(tmp_path / host / "worker-1.log")
+        first = cli(env, "images", "pull", "--run", run, "--json")
+        second = cli(env, "images", "pull", "--run", run)  # as a person reads it
+        listed = cli(env, "images", "list", "--run", run, "--json")
+    finally:
+        for group in workers:
+            group.stop()
+
+    assert first["ok"] and first["images"] == sorted(digests)
+    for host in hosts:
+        assert {image: r["status"] for image, r in first["hosts"][host].items()} == {
+            image: "pulled" for image in digests}
+        for image in digests:  # the second time, every host already has every image
+            assert re.search(rf"{host} +│ {re.escape(image)} +│ present +│ \d+ MiB", second)
+        for image, report in first["hosts"][host].items():
+            assert report["digest"] == digests[image] and report["size_bytes"] > 0
+    for engine in (docker_client, second_engine.client()):
+        assert {local_image(engine, name).id for name in digests} == {
+            report["id"] for report in first["hosts"]["host-a"].values()}
+    for row in listed["images"]:
+        assert row["pinned"] == digests[row["image"]]
+        assert set(row["hosts"]) == set(hosts)
+        assert all(local["pinned_bytes"] for local in row["hosts"].values())
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)  # not about the store
+def test_prefetch_with_no_live_worker_says_so(settings, demo_images):
+    run = f"nowork-{settings.queue[-8:]}"
+    enqueue_run(settings, dataclasses.replace(demo_request(run, demo_images),
+                                              settings=[Setting.solo]))
+    done = subprocess.run(
+        [COOPBENCH, "--database-url", settings.database_url, "--broker-url",
+         "redis://127.0.0.1:6379/15", "images", "pull", "--run", run],
+        capture_output=True, text=True, timeout=120)
+    assert done.returncode != 0
+    assert "no live worker answered" in done.stderr + done.stdout
+
+
+def cli(env: dict[str, str], *args: str) -> dict | str:
+    done = subprocess.run([COOPBENCH, *args], env={**os.environ, **env, "COLUMNS": "250"},
+                          capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stdout + done.stderr
+    return json.loads(done.stdout) if "--json" in args else done.stdout
+
+
+def wait_ready(log) -> None:  # noqa: ANN001
+    deadline = time.monotonic() + READY_TIMEOUT_S
+    while time.monotonic() < deadline:
+        if log.exists() and " ready." in log.read_text():
+            return
+        time.sleep(0.3)
+    pytest.fail(f"worker not ready in {READY_TIMEOUT_S} s:\n{log.read_text()[-3000:]}")
