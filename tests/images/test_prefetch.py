@@ -4,20 +4,26 @@ through real workers answering Celery's broadcast. The workers listen on a queue
 not on, so nothing but the prefetch pulls."""
 
 import dataclasses
+import io
 import json
 import os
 import re
 import subprocess
 import time
+import uuid
 
+import docker
 import pytest
 
+from coopbench.images import image_name
 from coopbench.images.local import local_image
 from coopbench.jobspec import Setting
 from coopbench.localcluster import LocalWorkers
 from scheduler.enqueue import enqueue_run
 from tests.conftest import COOPBENCH
 from tests.images.conftest import push_demo_images
+from tests.real_task import REPO, TASK_ID
+from tests.registry import LocalRegistry, push
 from tests.integration.test_distributed_run import demo_request
 from tests.second_engine import SecondEngine
 
@@ -36,9 +42,13 @@ def second_engine(tmp_path):
 
 
 @pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)  # not about the store
-def test_prefetch_pulls_a_runs_images_on_every_host(settings, demo_images, docker_client,
-                                                    registry, second_engine, tmp_path):
+def test_prefetch_pulls_a_runs_images_on_every_host(settings, demo_images, real_task_image,
+                                                    fixtures_dir, docker_client, registry,
+                                                    second_engine, tmp_path):
+    """A run's demo images, then a dataset's: the real dirty-equals task image, which the
+    second engine downloads whole (hundreds of MB, from nothing)."""
     template, digests = push_demo_images(docker_client, registry, demo_images, "warm")
+    real_template, real_digest = push_real_task_image(docker_client, registry, real_task_image)
     run = f"warm-{settings.queue[-8:]}"
     enqueue_run(settings, dataclasses.replace(demo_request(run, template),
                                               settings=[Setting.solo]))
@@ -57,6 +67,8 @@ def test_prefetch_pulls_a_runs_images_on_every_host(settings, demo_images, docke
         first = cli(env, "images", "pull", "--run", run, "--json")
         second = cli(env, "images", "pull", "--run", run)  # as a person reads it
         listed = cli(env, "images", "list", "--run", run, "--json")
+        real = cli(env, "images", "pull", "--dataset", str(fixtures_dir), "--repo", REPO,
+                   "--task", str(TASK_ID), "--image-template", real_template, "--json")
     finally:
         for group in workers:
             group.stop()
@@ -76,6 +88,23 @@ def test_prefetch_pulls_a_runs_images_on_every_host(settings, demo_images, docke
         assert row["pinned"] == digests[row["image"]]
         assert set(row["hosts"]) == set(hosts)
         assert all(local["pinned_bytes"] for local in row["hosts"].values())
+    assert real["ok"] and real["images"] == [image_name(real_template, REPO, TASK_ID)]
+    for host in hosts:
+        (report,) = real["hosts"][host].values()
+        assert report["status"] == "pulled" and report["digest"] == real_digest
+    assert second_engine.client().images.get(real["images"][0]).attrs["Size"] > 100 * 2**20
+
+
+def push_real_task_image(client: docker.DockerClient, registry: LocalRegistry,
+                         image: str) -> tuple[str, str]:
+    """The real task image as an image of its own in the registry, gone from this engine."""
+    dockerfile = f"FROM {image}\nLABEL coopbench.test={uuid.uuid4().hex}\n"
+    built, _ = client.images.build(fileobj=io.BytesIO(dockerfile.encode()), rm=True)
+    template = f"{registry.address}/real-{{slug}}:task{{task_id}}"
+    repository, tag = image_name(template, REPO, TASK_ID).split("/", 1)[1].rsplit(":", 1)
+    _, digest = push(client, built.id, registry, repository, tag)
+    client.images.remove(built.id, force=True)
+    return template, digest
 
 
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)  # not about the store
