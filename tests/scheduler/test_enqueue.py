@@ -101,6 +101,7 @@ def test_enqueue_demo_makes_one_job_and_one_message_per_pair_and_setting(
         assert run.config["queue"] == queue
         # upstream's defaults, recorded: Docker's network, upstream's test-file filter and limits
         assert (run.config["sandbox_network"], run.config["test_filter"]) == ("default", "upstream")
+        assert run.config["pull"] == "missing"  # pull what a host lacks, as upstream's runner
         assert (run.step_limit, run.cost_limit_usd) == (100, 3.0)
         assert "database_url" not in run.config and "broker_url" not in run.config
     store.dispose()
@@ -301,6 +302,7 @@ def test_task_snapshot_holds_exactly_the_features_used(cli, database_url):
 @pytest.mark.parametrize("option, first, second", [
     ("--step-limit", "5", "6"), ("--cost-limit", "1.0", "2.0"),
     ("--test-filter", "extended", "upstream"), ("--sandbox-network", "none", "default"),
+    ("--pull", "never", "missing"),
 ])
 def test_resuming_a_run_with_changed_options_is_refused(cli, database_url, redis_client, queue,
                                                        option, first, second):
