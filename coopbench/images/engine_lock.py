@@ -13,7 +13,7 @@ from collections.abc import Iterator
 import redis
 import redis.exceptions
 
-from coopbench.errors import InfraError
+from coopbench.errors import BusUnavailable, InfraError
 
 log = logging.getLogger(__name__)
 
@@ -25,7 +25,11 @@ def engine_pull_lock(client: redis.Redis, engine_id: str, image: str,
                      wait_s: float) -> Iterator[None]:
     lock = client.lock(f"coopbench:pull:{engine_id}:{image}", timeout=LOCK_TTL_S, sleep=0.5,
                        blocking_timeout=wait_s, thread_local=False)
-    if not lock.acquire():
+    try:
+        acquired = lock.acquire()
+    except redis.exceptions.RedisError as error:  # Redis away: the job is retried later
+        raise BusUnavailable(f"cannot take the pull lock of {image} in Redis: {error}") from None
+    if not acquired:
         raise InfraError(f"waited {wait_s:.0f} s for another worker's pull of {image} on this "
                          "Docker engine (setting pull_timeout_s); see `coopbench status`")
     stop = threading.Event()
