@@ -38,7 +38,9 @@ branch() {  # $1 branch, $2 patch number
   git checkout -q "$BASE_SHA" && git checkout -q -b "$1"
   patch=/patches/patch$2.patch
   if [ -s "$patch" ]; then
-    git apply --ignore-whitespace "$patch" 2>/tmp/apply.err       || git apply --3way "$patch" 2>>/tmp/apply.err       || { echo "PATCH$2_APPLY_FAILED"; cat /tmp/apply.err; git reset -q --hard; git clean -fdq; }
+    git apply --ignore-whitespace "$patch" 2>/tmp/apply.err \
+      || git apply --3way "$patch" 2>>/tmp/apply.err \
+      || { echo "PATCH$2_APPLY_FAILED"; cat /tmp/apply.err; git reset -q --hard; git clean -fdq; }
   fi
   git add -A && git commit -q --allow-empty -m "$1"
 }

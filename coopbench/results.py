@@ -24,7 +24,10 @@ def agent_entry(result: AgentResult) -> dict:
     }
 
 
-def result_json(run: Run, job: Job, results: list[AgentResult]) -> dict:
+def result_json(run: Run, job: Job, results: list[AgentResult],
+                image: dict | None = None) -> dict:
+    """Upstream's result.json of a job; ``image`` (coopbench's: the name, digest and id its
+    containers ran) is added when given."""
     started = min(r.started_at for r in results)
     ended = max(r.ended_at for r in results)
     solo = job.setting == Setting.solo
@@ -51,6 +54,8 @@ def result_json(run: Run, job: Job, results: list[AgentResult]) -> dict:
     body["total_steps"] = sum(r.steps for r in results)
     if not solo:
         body["messages_sent"] = sum(r.messages_sent for r in results)
+    if image is not None:
+        body["image"] = image
     return body
 
 

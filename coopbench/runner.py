@@ -209,9 +209,8 @@ class WallClock:
 
 def _record_agents(services: Services, spec: JobSpec, claim: Claim, outcome: AgentsOutcome) -> None:
     results = outcome.results
-    result = result_json(spec.run, spec.job, results)
-    result["image"] = {"name": spec.image_name, "digest": spec.image_digest,
-                       "id": spec.resolved_image}  # coopbench's: the exact bytes it ran
+    result = result_json(spec.run, spec.job, results, image={
+        "name": spec.image_name, "digest": spec.image_digest, "id": spec.resolved_image})
     artifacts = {f"{r.agent_id}.patch": r.patch for r in results}
     artifacts.update({f"{r.agent_id}_traj.json": _dumps(r.trajectory) for r in results})
     if spec.job.setting != Setting.solo:

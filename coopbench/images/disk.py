@@ -28,24 +28,16 @@ log = logging.getLogger(__name__)
 GB = 10**9
 
 
-def free_bytes(client: docker.DockerClient) -> tuple[str, int | None]:
-    """The engine's data root and its free bytes; None when this process cannot see that
-    directory (a worker in a container without it mounted)."""
-    root = client.info().get("DockerRootDir") or "/var/lib/docker"
-    if not os.path.isdir(root):
-        return root, None
-    return root, shutil.disk_usage(root).free
-
-
 def make_room(client: docker.DockerClient, store: Store, inventory: EngineInventory,
               min_free_gb: float, image: str) -> None:
     """Free the disk for pulling ``image``, or raise InfraError."""
     needed = int(min_free_gb * GB)
-    root, free = free_bytes(client)
-    if free is None:
+    root = client.info().get("DockerRootDir") or "/var/lib/docker"
+    if not os.path.isdir(root):  # a worker in a container without the data root mounted
         log.warning("cannot see Docker's data root %s from this process; pulling %s without "
                     "checking its free space (mount it to check)", root, image)
         return
+    free = shutil.disk_usage(root).free
     if free >= needed:
         return
     keep = needed_image_ids(client, store)
@@ -63,9 +55,9 @@ def make_room(client: docker.DockerClient, store: Store, inventory: EngineInvent
             log.warning("could not remove %s to free disk: %s", row.image, error)
             continue
         inventory.removed(row.image)
-        _, free = free_bytes(client)
+        free = shutil.disk_usage(root).free
         log.info("removed %s (%s, unused by any queued or running job) to free disk: %.1f GB "
-                 "free now", row.image, row.image_id[:19], (free or 0) / GB)
+                 "free now", row.image, row.image_id[:19], free / GB)
     if free < needed:
         raise InfraError(
             f"host {host_name()}: Docker's data root {root} has {free / GB:.1f} GB free, "
@@ -84,9 +76,6 @@ def needed_image_ids(client: docker.DockerClient, store: Store) -> set[str]:
                    .where(Evaluation.state.in_(["queued", "running"])))).all()
         runs = {name for name, *_ in active}
         pins = session.scalars(select(RunImage).where(RunImage.run_name.in_(runs))).all()
-    ids = {pin.image_id for pin in pins}
-    for _, template, repo, task_id in active:
-        local = local_image(client, image_name(template, repo, task_id))
-        if local is not None:
-            ids.add(local.id)
-    return ids
+    names = {image_name(template, repo, task_id) for _, template, repo, task_id in active}
+    local = (local_image(client, name) for name in names)
+    return {pin.image_id for pin in pins} | {image.id for image in local if image is not None}

@@ -10,9 +10,14 @@ def image_name(template: str, repo: str, task_id: int) -> str:
     return template.format(slug=repo_slug(repo), task_id=task_id, repo=repo)
 
 
+def split_reference(reference: str) -> tuple[str, str | None]:
+    """``127.0.0.1:5000/a/b:task1`` -> (``127.0.0.1:5000/a/b``, ``task1``); ``a/b@sha256:x``
+    -> (``a/b``, ``sha256:x``); no tag -> (repository, None)."""
+    return parse_repository_tag(reference)
+
+
 def repository_of(reference: str) -> str:
-    """``127.0.0.1:5000/a/b:task1`` and ``a/b@sha256:...`` -> their repository."""
-    return parse_repository_tag(reference)[0]
+    return split_reference(reference)[0]
 
 
 def is_digest_reference(reference: str) -> bool:

@@ -63,9 +63,11 @@ def run_prefetch(request: PrefetchRequest, services: Services) -> None:
     if policy == PullPolicy.never:
         policy = PullPolicy.missing  # asked to pull: a run that never pulls still may be warmed
 
+    resolver = ImageResolver(services)
+
     def one(image: str) -> None:
         try:
-            resolved = ImageResolver(services).resolve(image, policy, run)
+            resolved = resolver.resolve(image, policy, run)
             report = {"status": "pulled" if resolved.pulled else "present",
                       "size_bytes": resolved.image.size_bytes, "id": resolved.image.id,
                       "digest": resolved.pin.digest if resolved.pin else

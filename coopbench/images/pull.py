@@ -16,7 +16,7 @@ import docker.errors
 import requests
 
 from coopbench.errors import ConfigError, InfraError
-from coopbench.images.names import repository_of
+from coopbench.images.names import split_reference
 
 PROGRESS_EVERY_S = 5.0
 # What registries say, through engines that do not answer 404, when the image itself is not
@@ -41,12 +41,11 @@ def pull_image(client: docker.DockerClient, reference: str, deadline_s: float,
                report: Callable[[str], None]) -> None:
     """Pull ``reference`` (a name with a tag, or ``repository@sha256:...``), calling
     ``report`` with its progress every few seconds; past ``deadline_s`` it is given up."""
-    repository = repository_of(reference)
-    tag = reference[len(repository) + 1:] or "latest"
+    repository, tag = split_reference(reference)
     progress = _Progress()
     started = time.monotonic()
     try:
-        stream = client.api.pull(repository, tag=tag, stream=True, decode=True)
+        stream = client.api.pull(repository, tag=tag or "latest", stream=True, decode=True)
         for event in stream:
             if event.get("error"):
                 raise pull_failure(reference, event["error"])

@@ -17,7 +17,7 @@ from coopbench.images.disk import make_room
 from coopbench.images.engine_lock import engine_pull_lock
 from coopbench.images.inventory import EngineInventory
 from coopbench.images.local import LocalImage, local_image
-from coopbench.images.names import is_digest_reference, repository_of
+from coopbench.images.names import is_digest_reference, split_reference
 from coopbench.images.pins import pin, pinned
 from coopbench.images.pull import PullPolicy, pull_image
 from coopbench.job_context import JobSpec, Services
@@ -106,8 +106,8 @@ class ImageResolver:
         if pulled is None:
             raise InfraError(f"pulled {reference}, but the engine does not have it")
         if reference != name and local_image(self.client, name) is None:
-            repository = repository_of(name)  # by digest: give it its name too, for people
-            self.client.images.get(pulled.id).tag(repository, name[len(repository) + 1:] or None)
+            repository, tag = split_reference(name)  # by digest: give it its name too
+            self.client.images.get(pulled.id).tag(repository, tag)
         self.inventory.pulled(name, pulled)
         log.info("pulled %s on %s (%s, %.0f MiB)", reference, host_name(), pulled.id[:19],
                  pulled.size_bytes / 2**20)
