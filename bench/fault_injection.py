@@ -28,18 +28,18 @@ from pathlib import Path
 
 os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
 
-import psycopg  # noqa: E402
-from sqlalchemy import func, select  # noqa: E402
+import psycopg
+from sqlalchemy import func, select
 
-from coopbench.config import Settings  # noqa: E402
-from coopbench.dataset import demo_dataset_path, discover_pairs, load_tasks  # noqa: E402
-from coopbench.images import build_task_image, image_name  # noqa: E402
-from coopbench.jobspec import AGENT_SETTINGS  # noqa: E402
-from coopbench.localcluster import LocalWorkers, free_port, wait_for_redis  # noqa: E402
-from coopbench.sandbox import docker_client  # noqa: E402
-from coopbench.store import AgentRun, Attempt, Job, Store  # noqa: E402
-from coopbench.store.models import FINISHED_STATES  # noqa: E402
-from scheduler.enqueue import RunRequest, enqueue_run  # noqa: E402
+from coopbench.config import Settings
+from coopbench.dataset.images import build_task_image, image_name
+from coopbench.dataset.tasks import demo_dataset_path, discover_pairs, load_tasks
+from coopbench.job.setting import AGENT_SETTINGS
+from coopbench.ops.localcluster import LocalWorkers, free_port, wait_for_redis
+from coopbench.sandbox.containers import docker_client
+from coopbench.store import AgentRun, Attempt, Job, Store
+from coopbench.store.models import FINISHED_STATES
+from scheduler.enqueue import RunRequest, enqueue_run
 
 IMAGE_TEMPLATE = "coopbench-bench-{slug}:task{task_id}"
 PG_ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/postgres"

@@ -19,15 +19,14 @@ from pathlib import Path
 
 os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
 
-import psycopg  # noqa: E402
-from sqlalchemy import func, select, text  # noqa: E402
+import psycopg
+from sqlalchemy import func, select, text
 
-from coopbench.export import export_run  # noqa: E402
-from coopbench.jobspec import assignments, job_id  # noqa: E402
-from coopbench.report import write_report  # noqa: E402
-from coopbench.status import run_status  # noqa: E402
-from coopbench.store import (AgentRun, Artifact, Attempt, Evaluation, Job, Run, Store,  # noqa: E402
-                             utcnow)
+from coopbench.export.report import write_report
+from coopbench.export.run_export import export_run
+from coopbench.job.setting import assignments, job_id
+from coopbench.ops.status import run_status
+from coopbench.store import AgentRun, Artifact, Attempt, Evaluation, Job, Run, Store, utcnow
 
 PG_ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
 PATCH = "diff --git a/x.py b/x.py\n--- a/x.py\n+++ b/x.py\n@@ -1 +1 @@\n-a\n+b\n" * 40
@@ -81,7 +80,7 @@ def fill(store: Store, run: str, jobs: int) -> None:
                                      created_at=ended))
 
 
-def timed(label: str, step) -> object:  # noqa: ANN001
+def timed(label: str, step) -> object:
     started = time.perf_counter()
     value = step()
     print(f"{label:28} {time.perf_counter() - started:8.2f} s", flush=True)

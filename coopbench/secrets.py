@@ -44,7 +44,7 @@ def environment_secrets() -> list[str]:
             if looks_secret(name) and len(value) >= MIN_SECRET_CHARS]
 
 
-def redact(value):  # noqa: ANN001, ANN201 - any JSON-able value in, the same shape out
+def redact(value):
     """``value`` made JSON-clean (as ``json.dumps(default=str)``) with secrets replaced."""
     text = json.dumps(value, default=str)
     for secret in environment_secrets():

@@ -6,7 +6,7 @@
 # COOPBENCH_RUN names the run (default demo); enqueueing the same run again resumes it.
 # Arguments are passed on to `coopbench enqueue` (e.g. --force).
 set -eu
-dataset=$(python -c 'from coopbench.dataset import demo_dataset_path; print(demo_dataset_path())')
+dataset=$(python -c 'from coopbench.dataset.tasks import demo_dataset_path; print(demo_dataset_path())')
 template=${COOPBENCH_DEMO_IMAGE_TEMPLATE:-}
 [ -n "$template" ] || template='coopbench-demo-{slug}:task{task_id}'
 coopbench images build --dataset "$dataset" --image-template "$template"

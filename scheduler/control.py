@@ -13,7 +13,7 @@ from sqlalchemy import select, update
 from coopbench.config import Settings
 from coopbench.store import Evaluation, EvaluationState, Job, JobState, Store, utcnow
 from coopbench.store.published import publish_and_stamp
-from scheduler.publish import Publisher
+from workers.publish import Publisher
 
 log = logging.getLogger(__name__)
 

@@ -12,15 +12,15 @@ from dataclasses import dataclass, field
 from sqlalchemy import select
 
 from coopbench.config import Settings
-from coopbench.dataset import Pair, Task
+from coopbench.dataset.images.pull import PullPolicy
+from coopbench.dataset.tasks import Pair, Task
 from coopbench.errors import ConfigError
 from coopbench.evaluation.patches import TestFilter
-from coopbench.images.pull import PullPolicy
-from coopbench.jobspec import Setting, job_id
-from coopbench.sandbox import Network
+from coopbench.job.setting import Setting, job_id
+from coopbench.sandbox.containers import Network
 from coopbench.store import Job, JobState, Run, Store, TaskFeature, utcnow
 from coopbench.store.published import publish_and_stamp
-from scheduler.publish import Publisher
+from workers.publish import Publisher
 
 log = logging.getLogger(__name__)
 
@@ -85,7 +85,7 @@ def enqueue_run(settings: Settings, request: RunRequest) -> EnqueueReport:
     return report
 
 
-def _write_run(session, request: RunRequest, settings: Settings) -> None:  # noqa: ANN001
+def _write_run(session, request: RunRequest, settings: Settings) -> None:
     existing = session.get(Run, request.name)
     if existing is None:
         session.add(Run(
@@ -124,7 +124,7 @@ def _write_run(session, request: RunRequest, settings: Settings) -> None:  # noq
     existing.settings = existing.settings + added  # a new list: JSON columns track assignment
 
 
-def _write_task_snapshot(session, request: RunRequest) -> None:  # noqa: ANN001
+def _write_task_snapshot(session, request: RunRequest) -> None:
     """Copy the specs and patches the jobs need into the store: workers need no dataset."""
     needed = {(p.repo, p.task_id, fid) for p in request.pairs for fid in p.features}
     have = set(session.execute(
@@ -139,7 +139,7 @@ def _write_task_snapshot(session, request: RunRequest) -> None:  # noqa: ANN001
         ))
 
 
-def _write_jobs(session, request: RunRequest, report: EnqueueReport) -> None:  # noqa: ANN001
+def _write_jobs(session, request: RunRequest, report: EnqueueReport) -> None:
     now = utcnow()
     for pair, setting, jid in request.jobs():
         report.jobs_total += 1

@@ -14,7 +14,7 @@ from coopbench.config import Settings
 from coopbench.evaluation.patches import TestFilter
 from coopbench.store import Evaluation, EvaluationState, Job, JobState, Store, utcnow
 from coopbench.store.published import evaluation_task_id, publish_and_stamp
-from scheduler.publish import Publisher
+from workers.publish import Publisher
 
 log = logging.getLogger(__name__)
 
@@ -50,7 +50,7 @@ def request_evaluations(settings: Settings, run_name: str, test_filter: str | No
     return report
 
 
-def _queue(session, run_name: str, test_filter: str, force: bool, report: EvaluateReport) -> None:  # noqa: ANN001
+def _queue(session, run_name: str, test_filter: str, force: bool, report: EvaluateReport) -> None:
     jobs = session.scalars(select(Job).where(Job.run_name == run_name).order_by(Job.id)).all()
     evaluations = _by_job(session, run_name)
     now = utcnow()
@@ -74,7 +74,7 @@ def _queue(session, run_name: str, test_filter: str, force: bool, report: Evalua
         report.requested += 1
 
 
-def _by_job(session, run_name: str) -> dict[str, list[Evaluation]]:  # noqa: ANN001
+def _by_job(session, run_name: str) -> dict[str, list[Evaluation]]:
     rows = session.scalars(
         select(Evaluation).join(Job, Job.id == Evaluation.job_id).where(Job.run_name == run_name)
     ).all()

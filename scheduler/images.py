@@ -8,9 +8,9 @@ import redis
 from sqlalchemy import select
 
 from coopbench.config import Settings
+from coopbench.dataset.images.names import image_name
 from coopbench.errors import BrokerUnavailable, ConfigError
-from coopbench.images.names import image_name
-from coopbench.images.prefetch import new_request_id, read_reports
+from coopbench.ops.prefetch import new_request_id, read_reports
 from coopbench.store import Job, Store
 from workers.celery_app import make_app
 

@@ -8,14 +8,14 @@ import sys
 import uuid
 from pathlib import Path
 
-import docker
 import psycopg
 import pytest
 import redis
 
+import docker
 from coopbench.config import Settings
-from coopbench.dataset import demo_dataset_path, load_tasks
-from coopbench.images import build_task_image, image_name
+from coopbench.dataset.images import build_task_image, image_name
+from coopbench.dataset.tasks import demo_dataset_path, load_tasks
 from coopbench.store import Store
 from tests.evaluation import differential as differential_module
 from tests.real_task import build_real_task_image
@@ -39,7 +39,7 @@ SLOW_FIXTURES = {"docker_client", "demo_images", "real_task_image", "cli"}
 SLOW_FOLDERS = {"integration", "faults", "multihost", "compose"}
 
 
-def pytest_collection_modifyitems(config, items):  # noqa: ANN001
+def pytest_collection_modifyitems(config, items):
     for item in items:
         if (SLOW_FIXTURES & set(item.fixturenames) or item.get_closest_marker("docker")
                 or item.path.parent.name in SLOW_FOLDERS):
@@ -54,7 +54,7 @@ def pytest_collection_modifyitems(config, items):  # noqa: ANN001
 
 
 @pytest.hookimpl(hookwrapper=True)
-def pytest_runtest_makereport(item, call):  # noqa: ANN001
+def pytest_runtest_makereport(item, call):
     """A failed test that ran workers under its tmp_path shows the end of their logs, so a
     failure seen only in CI can be read from CI's output."""
     outcome = yield

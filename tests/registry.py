@@ -48,8 +48,7 @@ import urllib.request
 from pathlib import Path
 
 import docker
-
-from coopbench.localcluster import free_port
+from coopbench.ops.localcluster import free_port
 
 REGISTRY_BINARY = "docker-registry"
 
@@ -117,7 +116,7 @@ class LocalRegistry:
     def running(self) -> bool:
         return self._process is not None and self._process.poll() is None
 
-    def start(self, timeout_s: float = 30.0) -> "LocalRegistry":
+    def start(self, timeout_s: float = 30.0) -> LocalRegistry:
         """Start the registry (same port, same storage as before) and wait until /v2/ answers."""
         if self.running:
             return self
@@ -189,7 +188,7 @@ class LocalRegistry:
         return sum(1 for method, uri, _ in self.requests()
                    if method in methods and uri.startswith(prefix))
 
-    def __enter__(self) -> "LocalRegistry":
+    def __enter__(self) -> LocalRegistry:
         return self.start()
 
     def __exit__(self, *exc) -> None:
@@ -253,10 +252,10 @@ class CuttableProxy:
     def is_cut(self) -> bool:
         return self._listener is None
 
-    def start(self) -> "CuttableProxy":
+    def start(self) -> CuttableProxy:
         return self.restore()
 
-    def restore(self) -> "CuttableProxy":
+    def restore(self) -> CuttableProxy:
         """Listen (again) on the proxy's port."""
         with self._lock:
             if self._listener is not None:
@@ -329,7 +328,7 @@ class CuttableProxy:
         _close(source)
         _close(target)
 
-    def __enter__(self) -> "CuttableProxy":
+    def __enter__(self) -> CuttableProxy:
         return self.start()
 
     def __exit__(self, *exc) -> None:

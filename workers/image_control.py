@@ -10,9 +10,9 @@ import logging
 from celery.worker.control import control_command, inspect_command
 
 from coopbench.config import load_settings
-from coopbench.images.local import local_image
-from coopbench.images.prefetch import PrefetchRequest, start_prefetch, take_on_engine
-from coopbench.job_context import Services
+from coopbench.dataset.images.local import local_image
+from coopbench.job.services import Services
+from coopbench.ops.prefetch import PrefetchRequest, start_prefetch, take_on_engine
 from coopbench.store.engine import host_name
 
 log = logging.getLogger(__name__)
@@ -20,7 +20,7 @@ log = logging.getLogger(__name__)
 
 @control_command(args=[("request_id", str), ("images", list), ("run", str), ("parallel", int)],
                  signature="<request_id> <images> [run] [parallel]")
-def coopbench_prefetch(state, request_id: str, images: list, run: str | None = None,  # noqa: ANN001
+def coopbench_prefetch(state, request_id: str, images: list, run: str | None = None,
                        parallel: int = 3) -> dict:
     """Pull task images ahead of the jobs: one worker per Docker engine does it."""
     services = Services(load_settings(), worker_name=state.hostname)
@@ -39,7 +39,7 @@ def coopbench_prefetch(state, request_id: str, images: list, run: str | None = N
 
 
 @inspect_command(args=[("images", list)], signature="<images>")
-def coopbench_images(state, images: list) -> dict:  # noqa: ANN001
+def coopbench_images(state, images: list) -> dict:
     """Which of these task images this worker's Docker engine has, and their digests."""
     services = Services(load_settings(), worker_name=state.hostname)
     try:

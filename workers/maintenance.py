@@ -1,5 +1,5 @@
-"""Housekeeping in a worker's main process: the container cleanup (``coopbench.cleanup``)
-and the worker's presence in the store (``coopbench.presence``: host, capacity, last seen).
+"""Housekeeping in a worker's main process: the container cleanup (``coopbench.sandbox.cleanup``)
+and the worker's presence in the store (``coopbench.ops.presence``: host, capacity, last seen).
 
 It starts when the worker is ready (``worker_ready`` is sent in the main process, after the
 pool has started), runs at once, so that a host restarted after a crash is cleaned before
@@ -11,9 +11,9 @@ import logging
 
 from celery import signals
 
-from coopbench.cleanup import PeriodicCleanup
 from coopbench.config import load_settings
-from coopbench.presence import Presence
+from coopbench.ops.presence import Presence
+from coopbench.sandbox.cleanup import PeriodicCleanup
 
 log = logging.getLogger(__name__)
 
@@ -22,7 +22,7 @@ _presence: Presence | None = None
 
 
 @signals.worker_ready.connect
-def _start_cleanup(sender=None, **_: object) -> None:  # noqa: ANN001
+def _start_cleanup(sender=None, **_: object) -> None:
     global _cleanup, _presence
     settings = load_settings()
     _cleanup = PeriodicCleanup(settings).start()

@@ -1,17 +1,16 @@
-"""The Celery tasks: thin, they only hand an id to ``coopbench.runner`` or ``coopbench.eval_stage``."""
+"""The Celery tasks: thin, they only hand an id to ``coopbench.job.runner`` or ``coopbench.job.eval_stage``."""
 
 import logging
 import os
 
-from celery import signals
+from celery import current_app, shared_task, signals
 
 from coopbench.config import load_settings
-from coopbench.eval_stage import run_evaluation
-from coopbench.runner import Services, run_job
+from coopbench.job.eval_stage import run_evaluation
+from coopbench.job.runner import Services, run_job
 from coopbench.store import Job
 from coopbench.store.published import stamp_published
-from scheduler.publish import RUN_JOB_TASK
-from workers.celery_app import app
+from workers.publish import EVALUATE_TASK, RUN_JOB_TASK, Publisher
 
 log = logging.getLogger(__name__)
 
@@ -29,9 +28,7 @@ def services(hostname: str) -> Services:
 
 def _publish_retry(job_id: str, delay_s: float) -> None:
     """A job re-queued after an infrastructure failure: its message again, after a backoff."""
-    settings = _services.settings
-    app.send_task(RUN_JOB_TASK, args=[job_id], task_id=job_id, queue=settings.queue,
-                  countdown=delay_s)
+    Publisher(_services.settings, app=current_app).publish([job_id], countdown_s=delay_s)
     stamp_published(_services.store, Job, [job_id])
     log.info("job %s: retry published, in %.0f s", job_id, delay_s)
 
@@ -50,15 +47,15 @@ def _reset_after_fork(**_: object) -> None:
     _services = None
 
 
-@app.task(name="coopbench.run_job", bind=True)
-def run_job_task(self, job_id: str) -> str | None:  # noqa: ANN001
+@shared_task(name=RUN_JOB_TASK, bind=True)
+def run_job_task(self, job_id: str) -> str | None:
     state = run_job(job_id, services(self.request.hostname))
     log.info("job %s: %s", job_id, state or "skipped (not claimable)")
     return state
 
 
-@app.task(name="coopbench.evaluate", bind=True)
-def evaluate_task(self, evaluation_id: int) -> str | None:  # noqa: ANN001
+@shared_task(name=EVALUATE_TASK, bind=True)
+def evaluate_task(self, evaluation_id: int) -> str | None:
     state = run_evaluation(evaluation_id, services(self.request.hostname))
     log.info("evaluation %s: %s", evaluation_id, state or "skipped (not claimable)")
     return state

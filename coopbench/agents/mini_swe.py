@@ -21,17 +21,17 @@ import os
 # The package prints a banner on import unless told not to; a worker's log is no place for it.
 os.environ.setdefault("MSWEA_SILENT_STARTUP", "1")
 
-from coopbench.agents.base import PATCH_FILE, AgentResult, AgentStatus, AgentTask  # noqa: E402
-from coopbench.agents.mini_swe_env import SandboxEnvironment  # noqa: E402
-from coopbench.agents.mini_swe_errors import LLMConfigError, LLMProviderError  # noqa: E402
-from coopbench.agents.mini_swe_loop import CoopbenchLoop  # noqa: E402
-from coopbench.agents.mini_swe_messaging import Messenger  # noqa: E402
-from coopbench.agents.mini_swe_model import CoopbenchLitellmModel, build_model  # noqa: E402
-from coopbench.secrets import redact  # noqa: E402
-from coopbench.agents.mini_swe_settings import MiniSweSettings  # noqa: E402
-from coopbench.errors import CoopbenchError, ConfigError  # noqa: E402
-from coopbench.sandbox import Sandbox  # noqa: E402
-from coopbench.store.engine import utcnow  # noqa: E402
+from coopbench.agents.base import PATCH_FILE, AgentResult, AgentStatus, AgentTask
+from coopbench.agents.mini_swe_env import SandboxEnvironment
+from coopbench.agents.mini_swe_errors import LLMConfigError, LLMProviderError
+from coopbench.agents.mini_swe_loop import CoopbenchLoop
+from coopbench.agents.mini_swe_messaging import Messenger
+from coopbench.agents.mini_swe_model import CoopbenchLitellmModel, build_model
+from coopbench.agents.mini_swe_settings import MiniSweSettings
+from coopbench.errors import ConfigError, CoopbenchError
+from coopbench.sandbox.containers import Sandbox
+from coopbench.secrets import redact
+from coopbench.store.engine import utcnow
 
 log = logging.getLogger(__name__)
 
@@ -68,7 +68,7 @@ class MiniSweAgent:
             if task.channel is not None:
                 _finish(task.channel)
 
-    def _run(self, task: AgentTask, sandbox: Sandbox, started_at) -> AgentResult:  # noqa: ANN001
+    def _run(self, task: AgentTask, sandbox: Sandbox, started_at) -> AgentResult:
         settings = MiniSweSettings.parse(task.agent_config)
         if not task.model:
             raise ConfigError("the mini-swe-agent agent needs a model: pass --model with a "
@@ -95,7 +95,7 @@ class MiniSweAgent:
                      messaging=messenger is not None, message_wait_s=settings.message_wait_s)
         except CoopbenchError as exc:  # LLMConfigError, LLMProviderError, SandboxError...
             raised = exc
-        except Exception as exc:  # noqa: BLE001 - the agent's own failure is its outcome
+        except Exception as exc:
             error = redact(f"{type(exc).__name__}: {exc}")
             log.warning("agent %s stopped by %s", task.agent_id, error)
         result = _result(task, loop, model, messenger, started_at,
@@ -134,7 +134,7 @@ def task_text(task: AgentTask) -> str:
 
 
 def _result(task: AgentTask, loop: CoopbenchLoop, model: CoopbenchLitellmModel,
-            messenger: Messenger | None, started_at, patch: str, error: str | None) -> AgentResult:  # noqa: ANN001
+            messenger: Messenger | None, started_at, patch: str, error: str | None) -> AgentResult:
     exit_extra = loop.messages[-1].setdefault("extra", {}) if loop.messages else {}
     status = EXIT_STATUSES.get(exit_extra.get("exit_status"), AgentStatus.error)
     if model.unpriced_reason:
@@ -174,10 +174,10 @@ def _read_patch(sandbox: Sandbox) -> str:
         return ""
 
 
-def _finish(channel) -> None:  # noqa: ANN001
+def _finish(channel) -> None:
     try:
         channel.finish()
-    except Exception:  # noqa: BLE001 - the result must survive a bus failure
+    except Exception:
         log.exception("could not mark agent %s finished on the message bus", channel.agent_id)
 
 

@@ -14,7 +14,7 @@ from typing import Any
 from minisweagent.environments.docker import DockerEnvironment, DockerEnvironmentConfig
 
 from coopbench.agents.mini_swe_messaging import Messenger
-from coopbench.sandbox import COMMAND_ENV, WORKDIR, Sandbox
+from coopbench.sandbox.containers import COMMAND_ENV, WORKDIR, Sandbox
 
 log = logging.getLogger(__name__)
 

@@ -13,8 +13,8 @@ once the agent has one, so that a failed job does not lose what the agent did.
 import litellm
 import openai
 
-from coopbench.secrets import redact
 from coopbench.errors import ConfigError, InfraError
+from coopbench.secrets import redact
 
 # A BadRequest subclass that is about this conversation, not about the configuration.
 AGENT_OUTCOME_ERRORS = (litellm.exceptions.ContextWindowExceededError,

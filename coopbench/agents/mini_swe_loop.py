@@ -10,7 +10,7 @@ from coopbench.agents.mini_swe_messaging import Messenger
 
 
 class CoopbenchLoop(DefaultAgent):
-    def __init__(self, model, env, messenger: Messenger | None, **config):  # noqa: ANN001
+    def __init__(self, model, env, messenger: Messenger | None, **config):
         super().__init__(model, env, **config)
         self.messenger = messenger
 

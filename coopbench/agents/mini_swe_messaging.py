@@ -8,8 +8,8 @@ channel, and the tool result reports each send. The texts the model sees are bui
 import logging
 from dataclasses import dataclass, field
 
-from coopbench.agents.base import Message, MessageChannel
 from coopbench.agents.send_message import extract_sends
+from coopbench.protocols import Message, MessageChannel
 
 log = logging.getLogger(__name__)
 
@@ -56,7 +56,7 @@ class Messenger:
             outcome.lines += self._report(send.recipient, receipt, send.wait)
         return outcome
 
-    def _report(self, recipient: str, receipt, waited: bool) -> list[str]:  # noqa: ANN001
+    def _report(self, recipient: str, receipt, waited: bool) -> list[str]:
         if not receipt.delivered:
             return [f"Message to {recipient} not delivered: {recipient} has already finished "
                     "its work and will not read it."]

@@ -19,8 +19,8 @@ from minisweagent.models.litellm_model import LitellmModel
 from tenacity import Retrying, retry_if_exception, stop_after_attempt, wait_exponential_jitter
 
 from coopbench.agents.mini_swe_errors import classify, is_transient
-from coopbench.secrets import redact
 from coopbench.agents.mini_swe_settings import MiniSweSettings
+from coopbench.secrets import redact
 
 log = logging.getLogger(__name__)
 

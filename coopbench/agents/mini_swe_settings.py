@@ -13,8 +13,8 @@ from minisweagent.config import builtin_config_dir
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from coopbench.agents.base import AgentTask
-from coopbench.secrets import secret_keys
 from coopbench.errors import ConfigError
+from coopbench.secrets import secret_keys
 
 
 class MiniSweSettings(BaseModel):
@@ -24,15 +24,29 @@ class MiniSweSettings(BaseModel):
 
     step_limit: int | None = Field(None, ge=0, description="LLM calls (0 = off); default: the run's --step-limit")
     cost_limit_usd: float | None = Field(None, ge=0, description="USD (0 = off); default: the run's --cost-limit")
-    command_timeout_s: float | None = Field(None, gt=0, description="per bash command; default: the worker's agent_timeout_s")
+    command_timeout_s: float | None = Field(
+        None, gt=0, description="per bash command; default: the worker's agent_timeout_s"
+    )
     message_wait_s: float = Field(60.0, ge=0, description="how long `send_message --wait` blocks for a reply")
-    max_consecutive_format_errors: int = Field(0, ge=0, description="stop after this many malformed replies in a row (0 = off, as upstream)")
+    max_consecutive_format_errors: int = Field(
+        0, ge=0, description="stop after this many malformed replies in a row (0 = off, as upstream)"
+    )
     system_template: str | None = Field(None, description="Jinja text replacing our system prompt")
     instance_template: str | None = Field(None, description="Jinja text replacing our task prompt")
-    observation_template: str | None = Field(None, description="Jinja text for tool results (default: mini-swe-agent's)")
-    format_error_template: str | None = Field(None, description="Jinja text for malformed replies (default: mini-swe-agent's)")
-    model_kwargs: dict[str, Any] = Field(default_factory=dict, description="extra litellm.completion arguments, e.g. api_base, temperature")
-    model_prices: dict[str, Any] | None = Field(None, description="litellm model_info for a model litellm cannot price, e.g. input_cost_per_token, output_cost_per_token")
+    observation_template: str | None = Field(
+        None, description="Jinja text for tool results (default: mini-swe-agent's)"
+    )
+    format_error_template: str | None = Field(
+        None, description="Jinja text for malformed replies (default: mini-swe-agent's)"
+    )
+    model_kwargs: dict[str, Any] = Field(
+        default_factory=dict, description="extra litellm.completion arguments, e.g. api_base, temperature"
+    )
+    model_prices: dict[str, Any] | None = Field(
+        None,
+        description="litellm model_info for a model litellm cannot price, "
+        "e.g. input_cost_per_token, output_cost_per_token",
+    )
     retry_attempts: int = Field(6, ge=1, description="LLM calls per step on rate limits / 5xx / connection errors")
     retry_base_delay_s: float = Field(2.0, ge=0, description="first backoff delay; doubles each retry, plus jitter")
     retry_max_delay_s: float = Field(60.0, ge=0, description="cap on one backoff delay")
@@ -45,7 +59,8 @@ class MiniSweSettings(BaseModel):
             raise ConfigError(
                 f"the agent config holds what looks like a secret ({', '.join(secrets)}); "
                 "it would be stored with the run. Set API keys as environment variables of the "
-                "worker processes instead (e.g. OPENAI_API_KEY, ANTHROPIC_API_KEY), where litellm reads them")
+                "worker processes instead (e.g. OPENAI_API_KEY, ANTHROPIC_API_KEY), where litellm reads them"
+            )
         try:
             return cls.model_validate(agent_config)
         except ValidationError as error:

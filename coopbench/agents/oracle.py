@@ -12,7 +12,7 @@ scored like any erring agent's.
 import shlex
 
 from coopbench.agents.base import PATCH_FILE, AgentResult, AgentStatus, AgentTask
-from coopbench.sandbox import Sandbox
+from coopbench.sandbox.containers import Sandbox
 from coopbench.store.engine import utcnow
 
 GOLD_DIR = "/tmp/coopbench-oracle"

@@ -23,8 +23,21 @@ app = typer.Typer(
 
 def _register_commands() -> None:
     # Imported here so that `import coopbench.cli` stays cheap and side-effect free.
-    from coopbench.cli import (control, db, demo, enqueue, evaluate, export, gold_check, images,
-                               report, settings_cmd, status, sweep, tasks)
+    from coopbench.cli import (
+        control,
+        db,
+        demo,
+        enqueue,
+        evaluate,
+        export,
+        gold_check,
+        images,
+        report,
+        settings_cmd,
+        status,
+        sweep,
+        tasks,
+    )
     from coopbench.cli.common import global_options
 
     app.callback()(global_options)

@@ -12,16 +12,16 @@ from typing import Annotated
 import typer
 
 from coopbench.cli.common import console, settings_from
-from coopbench.dataset import demo_dataset_path, discover_pairs, load_tasks
+from coopbench.dataset.images import build_task_image, image_name
+from coopbench.dataset.tasks import demo_dataset_path, discover_pairs, load_tasks
 from coopbench.errors import InfraError
-from coopbench.export import MANIFEST_NAME, export_run
-from coopbench.images import build_task_image, image_name
-from coopbench.jobspec import AGENT_SETTINGS
-from coopbench.localcluster import LocalWorkers, start_local_redis, stop_process
-from coopbench.progress import wait_for_run
-from coopbench.sandbox import docker_client
+from coopbench.export.run_export import MANIFEST_NAME, export_run
+from coopbench.export.summary_table import settings_table
+from coopbench.job.setting import AGENT_SETTINGS
+from coopbench.ops.localcluster import LocalWorkers, start_local_redis, stop_process
+from coopbench.ops.progress import wait_for_run
+from coopbench.sandbox.containers import docker_client
 from coopbench.store import Store
-from coopbench.summary_table import settings_table
 
 DEMO_IMAGE_TEMPLATE = "coopbench-demo-{slug}:task{task_id}"
 DEMO_TIMEOUT_S = 900

@@ -9,16 +9,21 @@ import yaml
 from coopbench.agents import get_agent
 from coopbench.cli.common import console, settings_from
 from coopbench.cli.options import (
-    DEFAULT_DATASET, DatasetOption, FeaturesOption, RepoOption, SubsetOption, TaskOption,
+    DEFAULT_DATASET,
+    DatasetOption,
+    FeaturesOption,
+    RepoOption,
+    SubsetOption,
+    TaskOption,
     select_pairs,
 )
-from coopbench.dataset import load_tasks
-from coopbench.deviations import upstream_agent_limits
+from coopbench.dataset.images.pull import PullPolicy
+from coopbench.dataset.tasks import load_tasks
 from coopbench.errors import ConfigError
+from coopbench.evaluation.deviations import upstream_agent_limits
 from coopbench.evaluation.patches import TestFilter
-from coopbench.images.pull import PullPolicy
-from coopbench.jobspec import parse_settings
-from coopbench.sandbox import Network
+from coopbench.job.setting import parse_settings
+from coopbench.sandbox.containers import Network
 
 # Upstream's per-agent budgets, read from its installed default agent's config.
 DEFAULT_STEP_LIMIT, DEFAULT_COST_LIMIT_USD = upstream_agent_limits()

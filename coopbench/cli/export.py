@@ -6,9 +6,9 @@ from typing import Annotated
 import typer
 
 from coopbench.cli.common import console, settings_from
-from coopbench.export import MANIFEST_NAME, export_run
+from coopbench.export.run_export import MANIFEST_NAME, export_run
+from coopbench.export.summary_table import settings_table
 from coopbench.store import Store
-from coopbench.summary_table import settings_table
 
 
 def export(

@@ -10,16 +10,21 @@ import typer
 
 from coopbench.cli.common import console, settings_from
 from coopbench.cli.options import (
-    DEFAULT_DATASET, DatasetOption, FeaturesOption, RepoOption, SubsetOption, TaskOption,
+    DEFAULT_DATASET,
+    DatasetOption,
+    FeaturesOption,
+    RepoOption,
+    SubsetOption,
+    TaskOption,
     select_pairs,
 )
-from coopbench.dataset import load_tasks
+from coopbench.dataset.tasks import load_tasks
 from coopbench.errors import ConfigError, InfraError
 from coopbench.evaluation.patches import TestFilter
-from coopbench.gold_check import gold_report
-from coopbench.jobspec import Setting
-from coopbench.localcluster import LocalWorkers
-from coopbench.progress import wait_for_run
+from coopbench.job.gold import gold_report
+from coopbench.job.setting import Setting
+from coopbench.ops.localcluster import LocalWorkers
+from coopbench.ops.progress import wait_for_run
 from coopbench.store import Store
 
 REPORT_NAME = "gold_conflict_report.json"

@@ -10,11 +10,11 @@ from rich.table import Table
 from coopbench.cli.common import console, settings_from
 from coopbench.cli.options import DEFAULT_DATASET, DatasetOption, RepoOption, TaskOption
 from coopbench.config import Settings
-from coopbench.dataset import load_tasks
+from coopbench.dataset.images import build_task_image, image_name
+from coopbench.dataset.images.pins import run_pins
+from coopbench.dataset.tasks import load_tasks
 from coopbench.errors import ConfigError
-from coopbench.images import build_task_image, image_name
-from coopbench.images.pins import run_pins
-from coopbench.sandbox import docker_client
+from coopbench.sandbox.containers import docker_client
 from coopbench.store import Store
 
 images_app = typer.Typer(help="Task images.", no_args_is_help=True)

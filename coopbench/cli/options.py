@@ -11,7 +11,7 @@ from typing import Annotated
 
 import typer
 
-from coopbench.dataset import Pair, discover_pairs, parse_features
+from coopbench.dataset.tasks import Pair, discover_pairs, parse_features
 
 DEFAULT_DATASET = Path("dataset")  # where upstream's `cooperbench prepare` puts it
 

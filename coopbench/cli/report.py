@@ -15,7 +15,7 @@ def report(
     out: Annotated[Path, typer.Option("--out", help="Directory to write into.")] = Path("report"),
 ) -> None:
     """Write DIR/report.html (readable offline, no JavaScript) and its PNG plots for a run."""
-    from coopbench.report import write_report  # matplotlib is imported only here
+    from coopbench.export.report import write_report  # matplotlib is imported only here
 
     store = Store(settings_from(ctx).database_url)
     store.check()

@@ -11,7 +11,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from rich.table import Table
 
 from coopbench.cli.common import console, settings_from
-from coopbench.status import run_status
+from coopbench.ops.status import run_status
 from coopbench.store import Store
 from coopbench.store.models import FINISHED_STATES
 
@@ -76,7 +76,8 @@ def render(state: dict) -> Group:
             beat = job["heartbeat_seconds_ago"]
             table.add_row(job["id"][:8], job["setting"], job["pair"], job["host"] or "?",
                           str(job["attempt"]), _duration(job["age_seconds"]),
-                          ("[red]stuck[/] " if job["stuck"] else "") + (f"{beat:.0f} s ago" if beat is not None else "-"))
+                          ("[red]stuck[/] " if job["stuck"] else "")
+                          + (f"{beat:.0f} s ago" if beat is not None else "-"))
         parts.append(table)
     if state["infra_errors"]["recent"]:
         errors = Table("job", "attempt", "host", "error", title="recent infrastructure errors",

@@ -62,16 +62,10 @@ def sweep(
 
 
 def _one_pass(settings: Settings, store: Store, broker: redis.Redis, cleanup: bool) -> str:
-    # Imported here: Celery only in scheduler/ and workers/, and only when needed.
-    from coopbench.broker_contents import KombuRedisLayout
-    from coopbench.sweeper import sweep_once
-    from scheduler.publish import Publisher
-    from workers.celeryconfig import celery_config
+    from scheduler.sweeper import sweep_pass  # imported when needed: it brings in Celery
 
-    layout = KombuRedisLayout.from_options(celery_config(settings)["broker_transport_options"])
     try:
-        # A fresh publisher per pass: its connection is new after a Redis restart.
-        report = sweep_once(store, broker, settings.queue, Publisher(settings), layout)
+        report = sweep_pass(settings, store, broker)
     except redis.RedisError as error:
         raise BrokerUnavailable(f"the broker {settings.broker_url} failed: {error}") from None
     except SQLAlchemyError as error:
@@ -79,7 +73,7 @@ def _one_pass(settings: Settings, store: Store, broker: redis.Redis, cleanup: bo
                                f"{str(error).splitlines()[0]}") from None
     line = report.summary()
     if cleanup:
-        from coopbench.cleanup import cleanup_once
+        from coopbench.sandbox.cleanup import cleanup_once
         line += f" containers_removed={len(cleanup_once(settings, store))}"
     return line
 

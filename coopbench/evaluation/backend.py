@@ -24,13 +24,13 @@ import threading
 from contextlib import ExitStack
 from dataclasses import dataclass
 
-import docker
 import docker.errors
 import requests
 
+import docker
 from coopbench.errors import SandboxError
-from coopbench.host_limits import NO_LIMITS, SandboxLimits
-from coopbench.sandbox import Network, Sandbox, open_sandbox
+from coopbench.sandbox.containers import Network, Sandbox, open_sandbox
+from coopbench.sandbox.limits import NO_LIMITS, SandboxLimits
 
 log = logging.getLogger(__name__)
 
@@ -65,7 +65,7 @@ class EvalSandbox:
             try:
                 outcome["result"] = self._box.container.exec_run(
                     cmd=list(args), workdir=self._workdir, demux=False)
-            except BaseException as error:  # noqa: BLE001 - handed to the caller's thread
+            except BaseException as error:
                 outcome["error"] = error
 
         runner = threading.Thread(target=run, name=f"eval-exec-{self._box.id[:8]}", daemon=True)

@@ -15,13 +15,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import docker
-
-from coopbench.deviations import evaluation_deviations
 from coopbench.evaluation.backend import CoopbenchEvalBackend
+from coopbench.evaluation.deviations import evaluation_deviations
 from coopbench.evaluation.patches import TestFilter, prefilter
-from coopbench.host_limits import NO_LIMITS, SandboxLimits
-from coopbench.sandbox import Network
+from coopbench.sandbox.containers import Network
+from coopbench.sandbox.limits import NO_LIMITS, SandboxLimits
 from coopbench.store.engine import utcnow
+from coopbench.store.eval_outcome import EvalOutcome
 
 log = logging.getLogger(__name__)
 
@@ -41,38 +41,6 @@ class EvalInput:
     timeout_s: float = 600.0
     test_filter: TestFilter = TestFilter.upstream
     limits: SandboxLimits = NO_LIMITS
-
-
-@dataclass(frozen=True)
-class EvalOutcome:
-    eval_json: dict
-
-    @property
-    def both_passed(self) -> bool:
-        return bool(self.eval_json["both_passed"])
-
-    @property
-    def error(self) -> str | None:
-        return self.eval_json["error"]
-
-    @property
-    def merge_status(self) -> str | None:
-        """clean | conflicts | missing_input | identical | error; None for solo."""
-        return (self.eval_json.get("merge") or {}).get("status")
-
-    @property
-    def merge_strategy(self) -> str | None:
-        """naive | solo-agent1 (the lead's patch alone passed) | skip-merge-identical | None."""
-        return (self.eval_json.get("merge") or {}).get("strategy")
-
-    @property
-    def naive_conflict(self) -> bool:
-        return self.merge_status == "conflicts"
-
-    @property
-    def features_passed(self) -> tuple[bool, bool]:
-        return (bool(self.eval_json["feature1"].get("passed")),
-                bool(self.eval_json["feature2"].get("passed")))
 
 
 def evaluate(client: docker.DockerClient, spec: EvalInput) -> EvalOutcome:

@@ -26,7 +26,7 @@ def _install_backend_passthrough() -> None:
     if getattr(original, "coopbench_passthrough", False):
         return
 
-    def get_backend(name: Any = "docker"):  # noqa: ANN202 - upstream's signature
+    def get_backend(name: Any = "docker"):
         return original(name) if isinstance(name, str) else name
 
     get_backend.coopbench_passthrough = True  # type: ignore[attr-defined]

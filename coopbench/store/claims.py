@@ -90,7 +90,7 @@ def claim_job(store: Store, job_id: str, worker: str, lease_s: float) -> Claim |
         return Claim(job_id, token, attempt.id, number, worker)
 
 
-def _over_cost_cap(session, job_id: str) -> str | None:  # noqa: ANN001
+def _over_cost_cap(session, job_id: str) -> str | None:
     """Why the job's run may not start another job (its cost cap is spent), or None."""
     run_name, cap = session.execute(
         select(Run.name, Run.cost_cap_usd).join(Job, Job.run_name == Run.name)
@@ -105,7 +105,7 @@ def _over_cost_cap(session, job_id: str) -> str | None:  # noqa: ANN001
     return f"run cost cap reached: ${spent:.2f} spent of ${cap:.2f}"
 
 
-def close_job_evaluations(session, job_id: str, state: str, error: str) -> None:  # noqa: ANN001
+def close_job_evaluations(session, job_id: str, state: str, error: str) -> None:
     """End the evaluation a job's own attempt was running: it has no lease of its own (a
     standalone evaluation has, and is left alone)."""
     session.execute(
@@ -129,7 +129,7 @@ def renew_lease(store: Store, claim: Claim, lease_s: float) -> bool:
         return renewed.rowcount == 1
 
 
-def fenced_update(session, claim: Claim, release: bool = True, **values) -> None:  # noqa: ANN001
+def fenced_update(session, claim: Claim, release: bool = True, **values) -> None:
     """Update the job only if our claim still holds; raise LeaseLost otherwise.
 
     ``release`` gives the lease up (the job is finishing); without it the job stays ours.
@@ -197,7 +197,7 @@ def claim_evaluation(store: Store, evaluation_id: int, worker: str,
         return EvaluationClaim(evaluation_id, job_id, token, worker)
 
 
-def fenced_evaluation_update(session, claim: EvaluationClaim, **values) -> None:  # noqa: ANN001
+def fenced_evaluation_update(session, claim: EvaluationClaim, **values) -> None:
     done = session.execute(
         update(Evaluation)
         .where(Evaluation.id == claim.evaluation_id, Evaluation.fencing_token == claim.token,

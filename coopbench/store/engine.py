@@ -30,12 +30,12 @@ PG_MIGRATION_LOCK_ID = 0x0C00_BE4C  # advisory lock: two hosts starting at once 
 WRITE_RETRY_DELAYS_S = (0.5, 1, 2, 4, 8, 15, 30)
 
 
-def retry_on_disconnect(write):  # noqa: ANN001, ANN201
+def retry_on_disconnect(write):
     """Run ``write`` again when the database connection failed (a restart, a network blip,
     SQLite busy past its timeout). Each write is one transaction, so a retry redoes all of
     it; fenced writes stay correct, since a retry of one that did commit finds it done."""
     @functools.wraps(write)
-    def retrying(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
+    def retrying(*args, **kwargs):
         for delay in WRITE_RETRY_DELAYS_S:
             try:
                 return write(*args, **kwargs)
@@ -76,7 +76,7 @@ class Store:
     def session(self) -> Session:
         return self.sessions()
 
-    def require_run(self, session: Session, name: str):  # noqa: ANN201 - a models.Run
+    def require_run(self, session: Session, name: str):
         """The run called ``name``, or a ConfigError that names the runs there are."""
         from coopbench.store.models import Run  # models import this module
 
@@ -149,7 +149,7 @@ def _make_engine(url: str) -> Engine:
 
 def _configure_sqlite(engine: Engine) -> None:
     @event.listens_for(engine, "connect")
-    def _on_connect(dbapi_connection, _record):  # noqa: ANN001
+    def _on_connect(dbapi_connection, _record):
         # Let SQLAlchemy's "begin" event issue BEGIN itself (see below).
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
@@ -160,7 +160,7 @@ def _configure_sqlite(engine: Engine) -> None:
         cursor.close()
 
     @event.listens_for(engine, "begin")
-    def _on_begin(conn):  # noqa: ANN001
+    def _on_begin(conn):
         # IMMEDIATE takes the write lock up front: a read-then-write transaction can then
         # wait on busy_timeout instead of failing with "database is locked" on upgrade.
         conn.exec_driver_sql("BEGIN IMMEDIATE")

@@ -8,8 +8,19 @@ import enum
 import gzip
 from datetime import datetime
 
-from sqlalchemy import (JSON, BigInteger, Boolean, DateTime, Float, ForeignKey, Integer,
-                        LargeBinary, String, Text, UniqueConstraint)
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    DateTime,
+    Float,
+    ForeignKey,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 
@@ -69,7 +80,7 @@ class TaskFeature(Base):
 
 
 class Job(Base):
-    """One (pair, setting) of a run. ``id`` is deterministic (see ``coopbench.jobspec``)."""
+    """One (pair, setting) of a run. ``id`` is deterministic (see ``coopbench.job.setting``)."""
 
     __tablename__ = "jobs"
 
@@ -195,8 +206,8 @@ class Evaluation(Base):
     merge_status: Mapped[str | None] = mapped_column(String(20))
     merge_strategy: Mapped[str | None] = mapped_column(String(20))
     naive_conflict: Mapped[bool | None] = mapped_column(Boolean)
-    feature1_passed: Mapped[bool | None] = mapped_column(Boolean)
-    feature2_passed: Mapped[bool | None] = mapped_column(Boolean)
+    # Feature id (a string: JSON keys are) -> its tests passed, in the job's feature order.
+    feature_results: Mapped[dict | None]
     both_passed: Mapped[bool | None] = mapped_column(Boolean)
     error: Mapped[str | None] = mapped_column(Text)  # upstream's eval error, or why it failed
 

@@ -11,19 +11,20 @@ re-evaluation ever runs (and pays for) the agents again. The evaluation stage en
 import json
 import logging
 from datetime import datetime
-from typing import TYPE_CHECKING
 
 from sqlalchemy import func, select, update
 
 from coopbench.errors import LeaseLost
-from coopbench.store.claims import (Claim, EvaluationClaim, close_job_evaluations,
-                                    fenced_evaluation_update, fenced_update)
+from coopbench.store.claims import (
+    Claim,
+    EvaluationClaim,
+    close_job_evaluations,
+    fenced_evaluation_update,
+    fenced_update,
+)
 from coopbench.store.engine import Store, host_name, retry_on_disconnect, utcnow
-from coopbench.store.models import (AgentRun, Artifact, Attempt, Evaluation, EvaluationState, Job,
-                                    JobState)
-
-if TYPE_CHECKING:
-    from coopbench.evaluation.evaluate import EvalOutcome
+from coopbench.store.eval_outcome import EvalOutcome
+from coopbench.store.models import AgentRun, Artifact, Attempt, Evaluation, EvaluationState, Job, JobState
 
 log = logging.getLogger(__name__)
 
@@ -59,14 +60,14 @@ def start_evaluation(store: Store, claim: Claim, agents_attempt_id: int, test_fi
         return evaluation
 
 
-def next_evaluation_number(session, job_id: str) -> int:  # noqa: ANN001
+def next_evaluation_number(session, job_id: str) -> int:
     latest = session.scalar(select(func.max(Evaluation.number)).where(Evaluation.job_id == job_id))
     return (latest or 0) + 1
 
 
 @retry_on_disconnect
 def record_job_evaluated(store: Store, claim: Claim, evaluation: Evaluation,
-                         outcome: "EvalOutcome") -> None:
+                         outcome: EvalOutcome) -> None:
     """The job's evaluation stage is over, and with it the job."""
     now = utcnow()
     with store.session() as session, session.begin():
@@ -80,7 +81,7 @@ def record_job_evaluated(store: Store, claim: Claim, evaluation: Evaluation,
 
 @retry_on_disconnect
 def record_evaluation_done(store: Store, claim: EvaluationClaim, evaluation: Evaluation,
-                           outcome: "EvalOutcome") -> None:
+                           outcome: EvalOutcome) -> None:
     """A standalone evaluation is over: it becomes the job's current evaluation."""
     now = utcnow()
     with store.session() as session, session.begin():
@@ -163,19 +164,18 @@ def _abandon(store: Store, claim: Claim, reason: str) -> None:
         _finish_attempt(session, claim, "abandoned", utcnow(), "infra", reason)
 
 
-def _outcome(outcome: "EvalOutcome") -> dict:
-    f1, f2 = outcome.features_passed
+def _outcome(outcome: EvalOutcome) -> dict:
     return {"merge_status": outcome.merge_status, "merge_strategy": outcome.merge_strategy,
-            "naive_conflict": outcome.naive_conflict, "feature1_passed": f1,
-            "feature2_passed": f2, "both_passed": outcome.both_passed, "error": outcome.error}
+            "naive_conflict": outcome.naive_conflict, "feature_results": outcome.feature_results,
+            "both_passed": outcome.both_passed, "error": outcome.error}
 
 
-def _job_outcome(outcome: "EvalOutcome") -> dict:
+def _job_outcome(outcome: EvalOutcome) -> dict:
     return {"eval_status": "error" if outcome.error else "done",
             "both_passed": outcome.both_passed, "merge_status": outcome.merge_status}
 
 
-def _add_evaluation_artifacts(session, evaluation: Evaluation, outcome: "EvalOutcome", now) -> None:  # noqa: ANN001
+def _add_evaluation_artifacts(session, evaluation: Evaluation, outcome: EvalOutcome, now) -> None:
     files = {"eval.json": _dumps(outcome.eval_json)}
     prefixed = {evaluation_artifact_name(evaluation.number, name): text for name, text in files.items()}
     _add_artifacts(session, evaluation.job_id, evaluation.attempt_id, evaluation.id, prefixed, now)
@@ -185,15 +185,15 @@ def evaluation_artifact_name(number: int, name: str) -> str:
     return f"eval/{number}/{name}"
 
 
-def _add_artifacts(session, job_id: str, attempt_id: int, evaluation_id: int | None,  # noqa: ANN001
-                   artifacts: dict[str, str], now) -> None:  # noqa: ANN001
+def _add_artifacts(session, job_id: str, attempt_id: int, evaluation_id: int | None,
+                   artifacts: dict[str, str], now) -> None:
     for name, text in artifacts.items():
         data, size = Artifact.compress(text)
         session.add(Artifact(job_id=job_id, attempt_id=attempt_id, evaluation_id=evaluation_id,
                              name=name, data_gz=data, size_bytes=size, created_at=now))
 
 
-def _finish_attempt(session, claim: Claim, state: str, now, error_class=None, error=None) -> None:  # noqa: ANN001
+def _finish_attempt(session, claim: Claim, state: str, now, error_class=None, error=None) -> None:
     session.execute(
         update(Attempt)
         .where(Attempt.id == claim.attempt_id)

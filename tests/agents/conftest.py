@@ -6,9 +6,9 @@ import uuid
 import pytest
 
 from coopbench.agents.base import AgentTask
-from coopbench.dataset import demo_dataset_path, load_tasks
-from coopbench.images import image_name
-from coopbench.sandbox import open_sandbox
+from coopbench.dataset.images import image_name
+from coopbench.dataset.tasks import demo_dataset_path, load_tasks
+from coopbench.sandbox.containers import open_sandbox
 from tests.fakellm import FakeLLM
 
 LEDGER = {t.repo: t for t in load_tasks(demo_dataset_path())}["ledger_task"]

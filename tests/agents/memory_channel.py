@@ -6,7 +6,7 @@
 import threading
 import time
 
-from coopbench.agents.base import Message, SendReceipt
+from coopbench.protocols import Message, SendReceipt
 from coopbench.store.engine import utcnow
 
 

@@ -28,7 +28,7 @@ def _run_both(tasks, open_box) -> dict:
     def run(task, box):
         try:
             results[task.agent_id] = MiniSweAgent().run(task, box)
-        except Exception as error:  # noqa: BLE001 - reported below
+        except Exception as error:
             errors.append(error)
 
     boxes = {task.agent_id: open_box(task.agent_id) for task in tasks}

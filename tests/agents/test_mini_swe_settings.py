@@ -5,9 +5,9 @@ from jinja2 import StrictUndefined, Template
 
 from coopbench.agents import AGENTS
 from coopbench.agents.mini_swe import task_text
-from coopbench.secrets import redact
 from coopbench.agents.mini_swe_settings import MiniSweSettings
 from coopbench.errors import ConfigError
+from coopbench.secrets import redact
 from tests.agents.conftest import API_KEY
 
 

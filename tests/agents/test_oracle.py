@@ -6,9 +6,9 @@ import pytest
 
 from coopbench.agents import AgentStatus, AgentTask
 from coopbench.agents.oracle import OracleAgent
-from coopbench.dataset import demo_dataset_path, load_tasks
-from coopbench.images import image_name
-from coopbench.sandbox import open_sandbox
+from coopbench.dataset.images import image_name
+from coopbench.dataset.tasks import demo_dataset_path, load_tasks
+from coopbench.sandbox.containers import open_sandbox
 
 pytestmark = pytest.mark.docker
 

@@ -6,7 +6,7 @@ import uuid
 
 import pytest
 
-from coopbench.bus import MessageBus
+from coopbench.bus.message_bus import MessageBus
 from tests.conftest import REDIS_URL
 
 AGENTS = ("agent1", "agent2")

@@ -3,22 +3,21 @@ view of a job whose worker went silent."""
 
 import dataclasses
 import json
-
-import pytest
 import time
 from datetime import timedelta
 
+import pytest
 from sqlalchemy import select, update
 
-from coopbench.dataset import demo_dataset_path, discover_pairs
-from coopbench.jobspec import Setting
-from coopbench.localcluster import LocalWorkers
+from coopbench.dataset.tasks import demo_dataset_path, discover_pairs
+from coopbench.job.setting import Setting
+from coopbench.ops.localcluster import LocalWorkers
 from coopbench.store import Job, JobState, Store, utcnow
 from scheduler.enqueue import enqueue_run
 from tests.integration.test_distributed_run import demo_request, wait_until_finished
 
 
-def status_json(cli, run: str) -> dict:  # noqa: ANN001
+def status_json(cli, run: str) -> dict:
     result = cli("status", "--run", run, "--json")
     assert result.returncode == 0, result.stderr
     return json.loads(result.stdout)

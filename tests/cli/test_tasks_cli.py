@@ -12,7 +12,7 @@ import typer
 from typer.testing import CliRunner
 
 from coopbench.cli import tasks
-from coopbench.dataset import discover_pairs
+from coopbench.dataset.tasks import discover_pairs
 from coopbench.errors import DatasetError
 
 REPO_ROOT = Path(__file__).resolve().parents[2]

@@ -9,10 +9,10 @@ import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import docker
 import docker.errors
 
-from coopbench.localcluster import free_port
+import docker
+from coopbench.ops.localcluster import free_port
 from tests.containers import container_names, run_containers
 
 REPO_ROOT = Path(__file__).resolve().parents[2]

@@ -19,7 +19,7 @@ import pytest
 import yaml
 from sqlalchemy import func, select
 
-from coopbench.export import export_run
+from coopbench.export.run_export import export_run
 from coopbench.store import Attempt, Job, Store
 from coopbench.store.models import FINISHED_STATES
 from tests.compose.stack import REPO_ROOT, Stack

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from coopbench.dataset import (
+from coopbench.dataset.tasks import (
     Pair,
     Task,
     demo_dataset_path,
@@ -143,7 +143,7 @@ def test_task_accessors():
 
 
 def test_demo_dataset_is_inside_the_package():
-    assert demo_dataset_path() == REPO_ROOT / "coopbench" / "demo_dataset"
+    assert demo_dataset_path() == REPO_ROOT / "coopbench" / "dataset" / "demo"
 
 
 @pytest.mark.parametrize("text,expected", [("1,2", (1, 2)), ("2,1", (2, 1)), (" 3 , 10 ", (3, 10))])

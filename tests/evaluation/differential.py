@@ -12,7 +12,6 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
 import docker
-
 from coopbench.evaluation.evaluate import EvalInput, evaluate
 from tests.real_task import REPO, TASK_ID, SoloPatches, all_pairs, read_feature
 

@@ -6,7 +6,7 @@ Owned here: eval.json's shape and coopbench keys, the containers (labelled, on t
 network, removed), a time limit that really stops a hung test, and a Docker failure under
 the procedure raised as an infrastructure error instead of being scored.
 
-Demo pairs (coopbench/demo_dataset/README.md): ledger [1,3] merges cleanly; [3,4] conflicts.
+Demo pairs (coopbench/dataset/demo/README.md): ledger [1,3] merges cleanly; [3,4] conflicts.
 """
 
 import shutil
@@ -18,12 +18,12 @@ from pathlib import Path
 
 import pytest
 
-from coopbench.dataset import demo_dataset_path, load_tasks
+from coopbench.dataset.images import image_name
+from coopbench.dataset.tasks import demo_dataset_path, load_tasks
 from coopbench.errors import SandboxError
 from coopbench.evaluation.evaluate import EvalInput, evaluate
 from coopbench.evaluation.patches import TestFilter
-from coopbench.images import image_name
-from coopbench.sandbox import Network, remove_labelled
+from coopbench.sandbox.containers import Network, remove_labelled
 from tests.containers import container_names
 
 pytestmark = pytest.mark.docker
@@ -77,7 +77,7 @@ def run_label(docker_client):
         try:
             for event in stream:
                 actions.append(event.get("Action") or event.get("status"))
-        except Exception:  # noqa: BLE001 - the stream is closed at teardown
+        except Exception:
             pass
 
     threading.Thread(target=watch, daemon=True).start()
@@ -122,7 +122,7 @@ def test_a_clean_coop_merge_in_upstreams_eval_json_with_coopbenchs_keys(docker_c
     assert report["merge"]["status"] == "clean" and report["merge"]["strategy"] == "naive"
     assert (report["feature1"]["feature_id"], report["feature1"]["tests_passed"]) == (1, 5)
     assert (report["feature2"]["feature_id"], report["feature2"]["tests_passed"]) == (3, 10)
-    assert result.both_passed and result.features_passed == (True, True)
+    assert result.both_passed and result.feature_results == {"1": True, "3": True}
     assert (result.merge_status, result.merge_strategy, result.naive_conflict) == ("clean", "naive", False)
     assert report["test_filter"] == "upstream" and report["deviations"] == []
 
@@ -132,7 +132,7 @@ def test_a_conflict_is_judged_on_the_leads_patch_alone(docker_client, spec_for, 
     against both features and counts only if it passes both."""
     gold = evaluate(docker_client, spec_for("coop", (3, 4), _gold(3, 4)))
     assert (gold.merge_status, gold.merge_strategy, gold.naive_conflict) == ("conflicts", "naive", True)
-    assert gold.both_passed is False and gold.features_passed == (False, False)
+    assert gold.both_passed is False and gold.feature_results == {"3": False, "4": False}
 
     both = _union_of_golds(tmp_path, 3, 4)  # agent1 did both features; agent2 did its own
     lead = evaluate(docker_client, spec_for("coop", (3, 4), {3: both, 4: LEDGER.gold_patch(4)}))
@@ -143,11 +143,11 @@ def test_a_conflict_is_judged_on_the_leads_patch_alone(docker_client, spec_for, 
 def test_the_run_network_policy_reaches_the_containers_and_none_is_recorded(docker_client, spec_for):
     tests = {1: NETWORK_TEST, 3: LEDGER.tests_patch(3)}
     default = evaluate(docker_client, spec_for("coop", (1, 3), _gold(1, 3), tests=tests))
-    assert default.features_passed == (True, True), default.eval_json["feature1"]["test_output"][-2000:]
+    assert default.feature_results == {"1": True, "3": True}, default.eval_json["feature1"]["test_output"][-2000:]
 
     none = evaluate(docker_client, spec_for("coop", (1, 3), _gold(1, 3), tests=tests,
                                             network=Network.none, test_filter=TestFilter.extended))
-    assert none.features_passed == (False, True)
+    assert none.feature_results == {"1": False, "3": True}
     assert [(d["option"], d["value"]) for d in none.eval_json["deviations"]] == [
         ("test_filter", "extended"), ("sandbox_network", "none"), ("eval_timeout_s", EVAL_TIMEOUT_S)]
     assert none.eval_json["test_filter"] == "extended"

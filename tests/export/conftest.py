@@ -3,7 +3,7 @@
 import pytest
 from synthetic_run import RUN, build
 
-from coopbench.export import export_run
+from coopbench.export.run_export import export_run
 
 
 @pytest.fixture

@@ -1,6 +1,6 @@
 """A small synthetic run written straight into a real store (SQLite and PostgreSQL), the way
 ``coopbench.store.results`` writes a finished job (``result.json`` built by
-``coopbench.results`` with zero tokens, the tokens only in the agent_runs rows; one
+``coopbench.job.outcome`` with zero tokens, the tokens only in the agent_runs rows; one
 evaluation row per done job, its files named ``eval/1/...``), scored as upstream 0.0.29's
 ``test_merged``/``test_solo`` score (no union merge; the lead's patch alone when the naive
 merge conflicts).
@@ -25,9 +25,9 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from coopbench.agents import AgentResult, AgentStatus
-from coopbench.deviations import WHY
-from coopbench.jobspec import assignments, job_id
-from coopbench.results import agent_run_row, result_json
+from coopbench.evaluation.deviations import WHY
+from coopbench.job.outcome import agent_run_row, result_json
+from coopbench.job.setting import assignments, job_id
 from coopbench.store import Artifact, Attempt, Evaluation, Job, Run
 
 RUN = "syn"
@@ -108,7 +108,7 @@ SPECS = [
 ]
 
 
-def add_run(session, name: str = RUN, settings=("solo", "coop", "coop-nocomm"),  # noqa: ANN001
+def add_run(session, name: str = RUN, settings=("solo", "coop", "coop-nocomm"),
             **fields) -> None:
     """The run, upstream's limits (100 calls, $3); ``fields`` replace any column."""
     columns = dict(name=name, created_at=T0, dataset="/data/demo", agent=AGENT, model=MODEL,
@@ -117,7 +117,7 @@ def add_run(session, name: str = RUN, settings=("solo", "coop", "coop-nocomm"), 
     session.add(Run(**{**columns, **fields}))
 
 
-def add_job(session, spec: Spec, run: Run | None = None, name: str = RUN) -> None:  # noqa: ANN001
+def add_job(session, spec: Spec, run: Run | None = None, name: str = RUN) -> None:
     """Rows as the claim (job, attempts) and ``record_done``/``record_failed`` leave them."""
     job = Job(id=job_id(name, REPO, TASK, spec.features, spec.setting), run_name=name,
               repo=REPO, task_id=TASK, features=list(spec.features), setting=spec.setting,
@@ -141,7 +141,7 @@ def add_job(session, spec: Spec, run: Run | None = None, name: str = RUN) -> Non
         _record_done(session, spec, job, attempts[-1], run or session.get(Run, name))
 
 
-def _record_done(session, spec: Spec, job: Job, attempt: Attempt, run: Run) -> None:  # noqa: ANN001
+def _record_done(session, spec: Spec, job: Job, attempt: Attempt, run: Run) -> None:
     plan = assignments(spec.setting, spec.features)
     statuses = spec.statuses or ("Submitted",) * len(plan)
     results = [
@@ -230,7 +230,7 @@ def _output(passed: bool) -> str:
     return "1 passed" if passed else "1 failed"
 
 
-def build(store, specs=SPECS, name: str = RUN, settings=("solo", "coop", "coop-nocomm"),  # noqa: ANN001
+def build(store, specs=SPECS, name: str = RUN, settings=("solo", "coop", "coop-nocomm"),
           **run_fields) -> None:
     with store.session() as session, session.begin():
         add_run(session, name, settings, **run_fields)

@@ -6,8 +6,8 @@ from pathlib import Path
 
 from synthetic_run import RUN, WRITE_FAILED, build
 
-from coopbench.export import export_run
-from coopbench.jobspec import job_id
+from coopbench.export.run_export import export_run
+from coopbench.job.setting import job_id
 from coopbench.store import Job
 
 TOKENS = ("input_tokens", "output_tokens", "cache_read_tokens", "cache_write_tokens")

@@ -5,8 +5,8 @@ import json
 
 from synthetic_run import SPECS, build
 
-from coopbench.export import MANIFEST_NAME, export_run
-from coopbench.manifest import MANIFEST_VERSION
+from coopbench.export.manifest import MANIFEST_VERSION
+from coopbench.export.run_export import MANIFEST_NAME, export_run
 
 EXISTING_KEYS = {
     "pairs", "done", "queued", "running", "agents", "submitted", "limits_exceeded",

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 from jsonschema import Draft202012Validator, validators
 
-from coopbench.export import MANIFEST_NAME
+from coopbench.export.run_export import MANIFEST_NAME
 
 SCHEMAS = Path(__file__).parent / "schemas"
 
@@ -26,7 +26,7 @@ SCHEMAS = Path(__file__).parent / "schemas"
 NO_SCHEMA = {"*.patch": "plain text (reference 5)",
              MANIFEST_NAME: "coopbench's own manifest, not an upstream file"}
 
-def _strict_int(checker, instance) -> bool:  # noqa: ANN001
+def _strict_int(checker, instance) -> bool:
     """A JSON integer only: 2020-12's "integer" also takes 1.0, and the reference's counts are ints."""
     return isinstance(instance, int) and not isinstance(instance, bool)
 
@@ -140,7 +140,7 @@ def test_the_schemas_are_not_vacuous(exported):
     coop, solo = _one(out, "result.json", "coop"), _one(out, "result.json", "solo")
     assert not _rejected("result_coop.json", coop) and not _rejected("result_solo.json", solo)
 
-    def bad(schema: str, body: dict, change) -> bool:  # noqa: ANN001
+    def bad(schema: str, body: dict, change) -> bool:
         body = copy.deepcopy(body)
         change(body)
         return _rejected(schema, body)
@@ -221,7 +221,7 @@ def test_every_merge_outcome_of_upstream_is_exported_and_held_to_its_shape(expor
                           ("error", None)}
     assert not any(_rejected("eval_coop.json", body) for body in evals.values())
 
-    def bad(key: tuple, change) -> bool:  # noqa: ANN001
+    def bad(key: tuple, change) -> bool:
         body = copy.deepcopy(evals[key])
         change(body)
         return _rejected("eval_coop.json", body)

@@ -2,7 +2,7 @@
 
 from rich.console import Console
 
-from coopbench.summary_table import settings_table
+from coopbench.export.summary_table import settings_table
 
 
 def render(manifest: dict) -> list[str]:

@@ -6,8 +6,8 @@ from datetime import datetime
 
 from synthetic_run import AGENT, MODEL, RUN, SPECS, Spec, build
 
-from coopbench.deviations import WHY
-from coopbench.export import export_run
+from coopbench.evaluation.deviations import WHY
+from coopbench.export.run_export import export_run
 
 NONE = type(None)
 # Upstream's keys in upstream's order, each with the types its value may have.

@@ -19,11 +19,11 @@ from pathlib import Path
 import pytest
 import redis
 
-from coopbench.broker_contents import KombuRedisLayout
 from coopbench.config import Settings
-from coopbench.localcluster import free_port, wait_for_redis
-from coopbench.dataset import Pair, demo_dataset_path, load_tasks
-from coopbench.jobspec import Setting
+from coopbench.dataset.tasks import Pair, demo_dataset_path, load_tasks
+from coopbench.job.setting import Setting
+from coopbench.ops.localcluster import free_port, wait_for_redis
+from scheduler.broker_contents import KombuRedisLayout
 from scheduler.enqueue import RunRequest
 
 LEASE_S = 3.0

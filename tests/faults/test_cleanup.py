@@ -9,8 +9,8 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import update
 
-from coopbench.cleanup import remove_orphans
-from coopbench.jobspec import AGENT_SETTINGS
+from coopbench.job.setting import AGENT_SETTINGS
+from coopbench.sandbox.cleanup import remove_orphans
 from coopbench.store import Attempt, Evaluation, EvaluationState, Job, JobState, Store, utcnow
 from coopbench.store.claims import claim_job
 from scheduler.enqueue import enqueue_run

@@ -10,8 +10,8 @@ import pytest
 from sqlalchemy import func, select
 
 from coopbench.config import Settings
-from coopbench.jobspec import Setting
-from coopbench.localcluster import LocalWorkers
+from coopbench.job.setting import Setting
+from coopbench.ops.localcluster import LocalWorkers
 from coopbench.store import Attempt, Job, JobState, Store
 from scheduler.enqueue import enqueue_run
 from tests.containers import run_containers

@@ -6,12 +6,12 @@ import time
 
 from sqlalchemy import select
 
-from coopbench.jobspec import Setting
-from coopbench.localcluster import LocalWorkers
+from coopbench.job.setting import Setting
+from coopbench.ops.localcluster import LocalWorkers
 from coopbench.store import Attempt, Job, Store
 from scheduler.enqueue import RunRequest, enqueue_run
-from tests.faults.test_retries_and_control import DATASET, TASKS, pairs
 from tests.fakellm import FakeLLM, apply_patch_command, bash, submit
+from tests.faults.test_retries_and_control import DATASET, TASKS, pairs
 from tests.integration.test_distributed_run import wait_until_finished
 
 VISIBILITY_S = 2

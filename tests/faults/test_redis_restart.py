@@ -10,8 +10,8 @@ import time
 import pytest
 from sqlalchemy import select
 
-from coopbench.jobspec import Setting
-from coopbench.localcluster import LocalWorkers
+from coopbench.job.setting import Setting
+from coopbench.ops.localcluster import LocalWorkers
 from coopbench.store import Attempt, Evaluation, Job, Store
 from scheduler.enqueue import enqueue_run
 from tests.conftest import COOPBENCH

@@ -17,11 +17,11 @@ import time
 import pytest
 from sqlalchemy import select
 
-from coopbench.dataset import demo_dataset_path, discover_pairs, load_tasks
-from coopbench.images import image_name
-from coopbench.jobspec import Setting
-from coopbench.localcluster import LocalWorkers
-from coopbench.runner import Services, run_job
+from coopbench.dataset.images import image_name
+from coopbench.dataset.tasks import demo_dataset_path, discover_pairs, load_tasks
+from coopbench.job.runner import Services, run_job
+from coopbench.job.setting import Setting
+from coopbench.ops.localcluster import LocalWorkers
 from coopbench.store import Attempt, Job, JobState, Store
 from scheduler.control import cancel_run, retry_run
 from scheduler.enqueue import RunRequest, enqueue_run

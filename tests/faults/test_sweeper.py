@@ -11,13 +11,13 @@ import pytest
 import redis
 from sqlalchemy import select, update
 
-from coopbench.jobspec import AGENT_SETTINGS
+from coopbench.job.setting import AGENT_SETTINGS
 from coopbench.store import Attempt, Evaluation, EvaluationState, Job, JobState, Store, utcnow
 from coopbench.store.claims import claim_job
-from coopbench.sweeper import LOCK_KEY, SweepReport, sweep_once
 from scheduler.enqueue import enqueue_run
-from scheduler.publish import Publisher
+from scheduler.sweeper import LOCK_KEY, SweepReport, sweep_once
 from tests.faults.conftest import ledger_request, waiting_task_ids
+from workers.publish import Publisher
 
 NO_IMAGE = "never-pulled-{slug}:task{task_id}"  # no worker runs these jobs
 

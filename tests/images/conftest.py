@@ -9,11 +9,11 @@ import threading
 import time
 import uuid
 
-import docker
 import pytest
 
-from coopbench.dataset import demo_dataset_path, load_tasks
-from coopbench.images import image_name
+import docker
+from coopbench.dataset.images import image_name
+from coopbench.dataset.tasks import demo_dataset_path, load_tasks
 from tests.registry import CuttableProxy, LocalRegistry, push
 
 

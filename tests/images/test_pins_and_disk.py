@@ -14,13 +14,13 @@ import dataclasses
 import pytest
 
 from coopbench.config import Settings
+from coopbench.dataset.images.local import local_image
+from coopbench.dataset.images.pull import PullPolicy
 from coopbench.errors import InfraError
-from coopbench.images.local import local_image
-from coopbench.images.pull import PullPolicy
-from coopbench.images.resolve import ImageResolver
-from coopbench.jobspec import Setting
-from coopbench.job_context import load_job_spec
-from coopbench.runner import Services, run_job
+from coopbench.job.image import ImageResolver
+from coopbench.job.runner import Services, run_job
+from coopbench.job.setting import Setting
+from coopbench.job.spec import load_job_spec
 from coopbench.store import EngineImage, JobState, Run, Store
 from scheduler.enqueue import enqueue_run
 from tests.faults.test_retries_and_control import jobs_of, pairs

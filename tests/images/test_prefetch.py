@@ -12,19 +12,19 @@ import subprocess
 import time
 import uuid
 
-import docker
 import pytest
 
-from coopbench.images import image_name
-from coopbench.images.local import local_image
-from coopbench.jobspec import Setting
-from coopbench.localcluster import LocalWorkers
+import docker
+from coopbench.dataset.images import image_name
+from coopbench.dataset.images.local import local_image
+from coopbench.job.setting import Setting
+from coopbench.ops.localcluster import LocalWorkers
 from scheduler.enqueue import enqueue_run
 from tests.conftest import COOPBENCH
 from tests.images.conftest import push_demo_images
+from tests.integration.test_distributed_run import demo_request
 from tests.real_task import REPO, TASK_ID
 from tests.registry import LocalRegistry, push
-from tests.integration.test_distributed_run import demo_request
 from tests.second_engine import SecondEngine
 
 pytestmark = pytest.mark.docker
@@ -127,7 +127,7 @@ def cli(env: dict[str, str], *args: str) -> dict | str:
     return json.loads(done.stdout) if "--json" in args else done.stdout
 
 
-def wait_ready(log) -> None:  # noqa: ANN001
+def wait_ready(log) -> None:
     deadline = time.monotonic() + READY_TIMEOUT_S
     while time.monotonic() < deadline:
         if log.exists() and " ready." in log.read_text():

@@ -10,13 +10,13 @@ import time
 import pytest
 from sqlalchemy import select
 
-from coopbench.export import export_run
-from coopbench.images.local import local_image
-from coopbench.images.pins import run_pins
-from coopbench.jobspec import Setting
-from coopbench.localcluster import LocalWorkers
-from coopbench.runner import Services, run_job
-from coopbench.status import run_status
+from coopbench.dataset.images.local import local_image
+from coopbench.dataset.images.pins import run_pins
+from coopbench.export.run_export import export_run
+from coopbench.job.runner import Services, run_job
+from coopbench.job.setting import Setting
+from coopbench.ops.localcluster import LocalWorkers
+from coopbench.ops.status import run_status
 from coopbench.store import EngineImage, Job, JobState, Store
 from coopbench.store.engine import host_name
 from scheduler.enqueue import enqueue_run
@@ -125,7 +125,7 @@ def jobs_of_run(store: Store, run: str) -> list[Job]:
         return list(session.scalars(select(Job).where(Job.run_name == run)))
 
 
-def wait_for(probe, what: str, timeout_s: float = 120):  # noqa: ANN001, ANN201
+def wait_for(probe, what: str, timeout_s: float = 120):
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         value = probe()

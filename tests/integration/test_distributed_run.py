@@ -7,20 +7,20 @@ import time
 import pytest
 from sqlalchemy import func, select
 
-from coopbench.dataset import demo_dataset_path, discover_pairs, load_tasks
-from coopbench.export import MANIFEST_NAME, export_run
-from coopbench.jobspec import AGENT_SETTINGS, Setting
-from coopbench.localcluster import LocalWorkers
+from coopbench.dataset.tasks import demo_dataset_path, discover_pairs, load_tasks
+from coopbench.export.run_export import MANIFEST_NAME, export_run
+from coopbench.job.setting import AGENT_SETTINGS, Setting
+from coopbench.ops.localcluster import LocalWorkers
 from coopbench.store import Attempt, Job, Store
 from coopbench.store.models import FINISHED_STATES
 from scheduler.enqueue import RunRequest, enqueue_run
-from scheduler.publish import Publisher
 from tests.containers import run_containers
 from tests.export.test_schemas import errors, exported_files
+from workers.publish import Publisher
 
 RUN_TIMEOUT_S = 300
 
-# Worked out by hand from the demo's gold patches (see coopbench/demo_dataset/README.md).
+# Worked out by hand from the demo's gold patches (see coopbench/dataset/demo/README.md).
 # coop: (merge status, feature a passes, feature b passes). Pairs not listed merge cleanly
 # and pass both. ledger 1+2, ledger 3+4 and textkit 1+2 conflict under the naive merge;
 # upstream 0.0.29 then tests agent1's patch alone, which implements only feature a, so

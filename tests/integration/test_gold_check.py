@@ -1,11 +1,11 @@
 """``coopbench gold-check`` on the demo dataset, through real workers, against the
-conflicts worked out by hand (coopbench/demo_dataset/README.md) and upstream's report schema."""
+conflicts worked out by hand (coopbench/dataset/demo/README.md) and upstream's report schema."""
 
 import json
 
 import pytest
 
-from coopbench.dataset import demo_dataset_path
+from coopbench.dataset.tasks import demo_dataset_path
 
 # ledger 1+2 rewrite the same lines; ledger 3+4 append at the same place; textkit 1+2
 # rewrite the same regex. Every other pair of the 12 touches different lines.

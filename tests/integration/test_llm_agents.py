@@ -17,9 +17,9 @@ import pytest
 import yaml
 from sqlalchemy import select
 
-from coopbench.dataset import demo_dataset_path, load_tasks
-from coopbench.export import export_run
-from coopbench.localcluster import LocalWorkers
+from coopbench.dataset.tasks import demo_dataset_path, load_tasks
+from coopbench.export.run_export import export_run
+from coopbench.ops.localcluster import LocalWorkers
 from coopbench.store import AgentRun, Artifact, Attempt, Job, Store
 from tests.containers import run_containers
 from tests.fakellm import FakeLLM, apply_patch_command, bash, http_error, received_messages, submit
@@ -102,13 +102,13 @@ def fake_llm():
         yield server
 
 
-def enqueue_args(run: str, config_file) -> list[str]:  # noqa: ANN001
+def enqueue_args(run: str, config_file) -> list[str]:
     return ["enqueue", "--run", run, "--dataset", str(demo_dataset_path()), "--repo", "ledger_task",
             "--features", "1,3", "--settings", "solo,coop,coop-nocomm", "--agent", "mini-swe-agent",
             "--model", MODEL, "--agent-config", str(config_file), "--step-limit", "20"]
 
 
-def write_agent_config(path, fake_llm) -> None:  # noqa: ANN001
+def write_agent_config(path, fake_llm) -> None:
     path.write_text(yaml.safe_dump({
         "model_kwargs": {"api_base": fake_llm.url}, "model_prices": PRICES,
         "message_wait_s": 30, "retry_base_delay_s": 0.05, "retry_max_delay_s": 0.2,

@@ -18,10 +18,10 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from coopbench.dataset import discover_pairs, load_tasks
-from coopbench.export import export_run
-from coopbench.jobspec import Setting
-from coopbench.localcluster import LocalWorkers
+from coopbench.dataset.tasks import discover_pairs, load_tasks
+from coopbench.export.run_export import export_run
+from coopbench.job.setting import Setting
+from coopbench.ops.localcluster import LocalWorkers
 from coopbench.store import Job, Store
 from coopbench.store.models import FINISHED_STATES
 from scheduler.enqueue import RunRequest, enqueue_run

@@ -9,18 +9,22 @@ import pytest
 from sqlalchemy import func, select, update
 
 from coopbench.config import Settings
-from coopbench.dataset import demo_dataset_path, discover_pairs
-from coopbench.export import export_run
-from coopbench.jobspec import Setting
-from coopbench.localcluster import LocalWorkers
-from coopbench.runner import Services, run_job
+from coopbench.dataset.tasks import demo_dataset_path, discover_pairs
+from coopbench.export.run_export import export_run
+from coopbench.job.runner import Services, run_job
+from coopbench.job.setting import Setting
+from coopbench.ops.localcluster import LocalWorkers
 from coopbench.store import AgentRun, Attempt, Evaluation, Job, JobState, Store
 from scheduler.enqueue import enqueue_run
 from scheduler.evaluate import request_evaluations
-from scheduler.publish import Publisher
 from tests.containers import run_containers
-from tests.integration.test_distributed_run import (RUN_TIMEOUT_S, demo_request,
-                                                    expected_outcome, wait_until_finished)
+from tests.integration.test_distributed_run import (
+    RUN_TIMEOUT_S,
+    demo_request,
+    expected_outcome,
+    wait_until_finished,
+)
+from workers.publish import Publisher
 
 PAIRS = [(1, 2), (1, 3), (3, 4)]  # ledger: a conflict, a clean merge, another conflict
 
@@ -46,7 +50,7 @@ def wait_for_evaluations(store: Store, run: str, workers: LocalWorkers) -> None:
 
 def counts(store: Store, run: str) -> dict:
     with store.session() as session:
-        def count(model, *where):  # noqa: ANN001, ANN202
+        def count(model, *where):
             return session.scalar(select(func.count()).select_from(model).where(*where))
         return {
             "attempts": count(Attempt, Attempt.job_id.in_(select(Job.id).where(Job.run_name == run))),

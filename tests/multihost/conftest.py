@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from coopbench.sandbox import remove_labelled
+from coopbench.sandbox.containers import remove_labelled
 from tests.multihost.network import NamespaceHost, PasswordPostgres, PasswordRedis, Topology
 
 HOSTS = 2

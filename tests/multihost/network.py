@@ -27,7 +27,7 @@ from pathlib import Path
 import psycopg
 from psycopg import sql
 
-from coopbench.localcluster import free_port, wait_for_redis
+from coopbench.ops.localcluster import free_port, wait_for_redis
 
 PG_BIN = Path("/usr/lib/postgresql/15/bin")
 SUBNET_PREFIX = "10.213"  # 10.213.X.0/24, X chosen at random among the free ones

@@ -13,13 +13,14 @@ import pytest
 import redis
 from sqlalchemy import select
 
-from coopbench.dataset import demo_dataset_path
-from coopbench.export import MANIFEST_NAME
+from coopbench.dataset.tasks import demo_dataset_path
+from coopbench.export.run_export import MANIFEST_NAME
 from coopbench.store import Attempt, Evaluation, Job, Store
 from tests.conftest import COOPBENCH
 from tests.containers import run_containers
 from tests.integration.test_distributed_run import (
-    expected_outcome, wait_until_finished,
+    expected_outcome,
+    wait_until_finished,
 )
 
 pytestmark = pytest.mark.docker
@@ -79,7 +80,7 @@ def test_demo_run_across_two_namespace_hosts(topology, redis_server, postgres, h
     _assert_expected_outcomes(first)
 
 
-def _start_workers(hosts) -> None:  # noqa: ANN001
+def _start_workers(hosts) -> None:
     """One worker per host, concurrency 2; returns once both are ready, so both take jobs."""
     for host in hosts:
         host.start_worker(sys.executable, host.env["COOPBENCH_QUEUE"], concurrency=2)
@@ -129,11 +130,11 @@ def _without_volatile(manifest: dict) -> dict:
     return {k: v for k, v in manifest.items() if k not in VOLATILE_MANIFEST_KEYS}
 
 
-def _ok(result) -> str:  # noqa: ANN001
+def _ok(result) -> str:
     assert result.returncode == 0, f"{result.args[-12:]}\n{result.stdout}\n{result.stderr}"
     return result.stdout
 
 
-def _logs(hosts) -> str:  # noqa: ANN001
+def _logs(hosts) -> str:
     return "\n".join(f"--- {h.hostname}\n{h.log.read_text(errors='replace')[-3000:]}"
                      for h in hosts if h.log.exists())

@@ -13,13 +13,13 @@ from PIL import Image
 from sqlalchemy import update
 
 from coopbench.errors import ConfigError
-from coopbench.export import export_run
-from coopbench.jobspec import job_id
-from coopbench.report import PAGE_NAME, write_report
-from coopbench.report.data import JobRow, gap_matrix, load_report_data
-from coopbench.report.plots import PLOTS
+from coopbench.export.report import PAGE_NAME, write_report
+from coopbench.export.report.data import JobRow, gap_matrix, load_report_data
+from coopbench.export.report.plots import PLOTS
+from coopbench.export.run_export import export_run
+from coopbench.export.summary_table import COLUMNS, format_figure
+from coopbench.job.setting import job_id
 from coopbench.store import AgentRun, Job
-from coopbench.summary_table import COLUMNS, format_figure
 from tests.conftest import COOPBENCH
 from tests.export.synthetic_run import REPO, RUN, SPECS, TASK, WRITE_FAILED, Spec, build
 
@@ -29,7 +29,7 @@ MESSAGES = {((1, 2), "agent1"): 3, ((1, 2), "agent2"): 2, ((1, 3), "agent1"): 4,
 EVAL_ERROR_ORANGE = (0xEF, 0x6C, 0x00)  # the success plot's "eval error" bar
 
 
-def agent_run(session, setting: str, features: tuple, agent_id: str,  # noqa: ANN001, ANN201
+def agent_run(session, setting: str, features: tuple, agent_id: str,
               run: str = RUN):
     """An UPDATE of one agent's row of a done job, and the job."""
     job = session.get(Job, job_id(run, REPO, TASK, features, setting))

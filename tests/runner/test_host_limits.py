@@ -5,10 +5,10 @@ import threading
 import time
 import uuid
 
-from coopbench.dataset import demo_dataset_path, load_tasks
-from coopbench.host_limits import ContainerSlots, SandboxLimits
-from coopbench.images import image_name
-from coopbench.sandbox import open_sandbox
+from coopbench.dataset.images import image_name
+from coopbench.dataset.tasks import demo_dataset_path, load_tasks
+from coopbench.sandbox.containers import open_sandbox
+from coopbench.sandbox.limits import ContainerSlots, SandboxLimits
 
 
 def ledger_image(template: str) -> str:

@@ -3,9 +3,9 @@
 import pytest
 
 from coopbench.errors import ConfigError
-from coopbench.job_context import JobSpec
-from coopbench.jobspec import Assignment, Setting, assignments, job_id, parse_settings
-from coopbench.sandbox import Network
+from coopbench.job.setting import Assignment, Setting, assignments, job_id, parse_settings
+from coopbench.job.spec import JobSpec
+from coopbench.sandbox.containers import Network
 from coopbench.store import Job, Run
 
 

@@ -5,9 +5,9 @@ import json
 
 from sqlalchemy import select
 
-from coopbench.dataset import demo_dataset_path, discover_pairs, load_tasks
-from coopbench.jobspec import Setting
-from coopbench.runner import Services, run_job
+from coopbench.dataset.tasks import demo_dataset_path, discover_pairs, load_tasks
+from coopbench.job.runner import Services, run_job
+from coopbench.job.setting import Setting
 from coopbench.store import Artifact, Attempt, Job, JobState, Store
 from scheduler.enqueue import RunRequest, enqueue_run
 from tests.fakellm import FakeLLM, bash, http_error

@@ -11,8 +11,8 @@ import json
 import pytest
 from sqlalchemy import func, inspect, select, update
 
-from coopbench.dataset import demo_dataset_path, discover_pairs, load_tasks
-from coopbench.jobspec import AGENT_SETTINGS, Setting, job_id
+from coopbench.dataset.tasks import demo_dataset_path, discover_pairs, load_tasks
+from coopbench.job.setting import AGENT_SETTINGS, Setting, job_id
 from coopbench.store import Job, JobState, Run, Store, TaskFeature, utcnow
 from scheduler.enqueue import RunRequest, enqueue_run
 
@@ -62,7 +62,7 @@ def _jobs(url: str) -> dict[str, Job]:
         store.dispose()
 
 
-def _summary(result) -> str:  # noqa: ANN001
+def _summary(result) -> str:
     return " ".join(result.stdout.split())  # whitespace-insensitive; one-line output has its own test
 
 
@@ -207,7 +207,7 @@ def test_committed_but_unpublished_jobs_are_published_by_the_next_enqueue(
     assert all(job.published_at is not None for job in _jobs(database_url).values())
 
 
-def _assert_wrote_nothing(url: str, redis_client, queue: str) -> None:  # noqa: ANN001
+def _assert_wrote_nothing(url: str, redis_client, queue: str) -> None:
     assert _row_counts(url) == {"runs": 0, "jobs": 0, "task_features": 0}
     assert redis_client.llen(queue) == 0
 

@@ -1,0 +1,69 @@
+"""The evaluation stage: inside a job after its agents, or alone (``coopbench evaluate``).
+
+Alone, an evaluation is claimed, heartbeaten and fenced on its own row exactly as a job is,
+so a redelivered message never evaluates twice, and it reads the agents' patches from the
+store: the agents never run again.
+"""
+
+import logging
+
+import docker
+from coopbench.errors import ConfigError, InfraError, LeaseLost
+from coopbench.evaluation.evaluate import EvalInput, evaluate
+from coopbench.evaluation.patches import TestFilter
+from coopbench.job.image import with_job_image
+from coopbench.job.services import Services
+from coopbench.job.spec import JobSpec, load_job_spec, stored_patches
+from coopbench.store import Evaluation, EvaluationState
+from coopbench.store.claims import Heartbeat, claim_evaluation
+from coopbench.store.results import record_evaluation_done, record_evaluation_failed
+
+log = logging.getLogger(__name__)
+
+
+def eval_input(spec: JobSpec, evaluation: Evaluation, patches: dict[int, str],
+               services: Services, token: int = 0) -> EvalInput:
+    """``token``: a standalone evaluation's claim, in its container names, so that a takeover
+    on the same engine never collides with the containers of the holder it replaced."""
+    attempt = f"e{evaluation.number}"
+    return EvalInput(
+        repo=spec.job.repo, task_id=spec.job.task_id, setting=spec.job.setting,
+        features=spec.pair, patches=patches,
+        tests_patches={fid: spec.features[fid].tests_patch for fid in spec.pair},
+        image=spec.image, labels=spec.labels(attempt, "eval", services.worker_name),
+        container_name=spec.container_name(f"{attempt}t{token}", "eval"),
+        network=spec.sandbox_network,
+        timeout_s=services.settings.eval_timeout_s,
+        test_filter=TestFilter(evaluation.test_filter),
+        limits=services.sandbox_limits,
+    )
+
+
+def run_evaluation(evaluation_id: int, services: Services) -> str | None:
+    """Run a standalone evaluation if this delivery can claim it; return its final state."""
+    store, lease_s = services.store, services.settings.lease_s
+    claim = claim_evaluation(store, evaluation_id, services.worker_name, lease_s)
+    if claim is None:
+        log.info("evaluation %s: not claimable (finished, or held by another worker)", evaluation_id)
+        return None
+    with Heartbeat(store, claim, lease_s) as heartbeat:
+        try:
+            with store.session() as session:
+                evaluation = session.get(Evaluation, evaluation_id)
+                session.expunge(evaluation)
+            spec = with_job_image(load_job_spec(store, claim.job_id), services)
+            patches = stored_patches(store, spec, evaluation.attempt_id)
+            outcome = evaluate(services.docker,
+                               eval_input(spec, evaluation, patches, services, claim.token))
+            if heartbeat.lost.is_set():
+                raise LeaseLost(f"{claim.label}: lease lost while running")
+            record_evaluation_done(store, claim, evaluation, outcome)
+            return EvaluationState.done
+        except LeaseLost:
+            return None
+        except (ConfigError, InfraError, docker.errors.DockerException) as error:
+            record_evaluation_failed(store, claim, f"{error.__class__.__name__}: {error}")
+            return EvaluationState.failed_infra
+        except BaseException as error:  # a bug, or Celery's time limit: never leave it "running"
+            record_evaluation_failed(store, claim, f"{error.__class__.__name__}: {error}")
+            raise

@@ -1,0 +1,70 @@
+"""A job's agents' outcome in upstream's ``result.json`` shape (reference 5.2, 5.3)."""
+
+from coopbench.agents import AgentResult
+from coopbench.job.setting import Setting
+from coopbench.store import AgentRun, Job, Run
+
+
+def model_label(run: Run) -> str:
+    """Upstream's ``model`` is a string: an agent without a model (the oracle) gives its name."""
+    return run.model or run.agent
+
+
+def agent_entry(result: AgentResult) -> dict:
+    return {
+        "status": str(result.status),
+        "cost": result.cost_usd or 0.0,
+        "steps": result.steps,
+        "input_tokens": result.input_tokens,
+        "output_tokens": result.output_tokens,
+        "cache_read_tokens": result.cache_read_tokens,
+        "cache_write_tokens": result.cache_write_tokens,
+        "patch_lines": result.patch_lines,
+        "error": result.error,
+    }
+
+
+def result_json(run: Run, job: Job, results: list[AgentResult],
+                image: dict | None = None) -> dict:
+    """Upstream's result.json of a job; ``image`` (coopbench's: the name, digest and id its
+    containers ran) is added when given."""
+    started = min(r.started_at for r in results)
+    ended = max(r.ended_at for r in results)
+    solo = job.setting == Setting.solo
+    body = {
+        "repo": job.repo,
+        "task_id": job.task_id,
+        "features": list(job.features) if solo else sorted(job.features),
+        "setting": Setting(job.setting).layout_name,
+        "run_id": job.id[:8],
+        "run_name": run.name,
+        "agent_framework": run.agent,
+        "model": model_label(run),
+        "started_at": started.isoformat(),
+        "ended_at": ended.isoformat(),
+        "duration_seconds": round((ended - started).total_seconds(), 3),
+    }
+    if solo:
+        body["agent"] = agent_entry(results[0])
+    else:
+        body["agents"] = {
+            r.agent_id: {"feature_id": r.feature_ids[0], **agent_entry(r)} for r in results
+        }
+    body["total_cost"] = sum(r.cost_usd or 0.0 for r in results)
+    body["total_steps"] = sum(r.steps for r in results)
+    if not solo:
+        body["messages_sent"] = sum(r.messages_sent for r in results)
+    if image is not None:
+        body["image"] = image
+    return body
+
+
+def agent_run_row(result: AgentResult) -> AgentRun:
+    return AgentRun(
+        agent_id=result.agent_id, feature_ids=list(result.feature_ids), status=str(result.status),
+        steps=result.steps, cost_usd=result.cost_usd, input_tokens=result.input_tokens,
+        output_tokens=result.output_tokens, cache_read_tokens=result.cache_read_tokens,
+        cache_write_tokens=result.cache_write_tokens, messages_sent=result.messages_sent,
+        messages_received=result.messages_received, patch_lines=result.patch_lines,
+        error=result.error, started_at=result.started_at, ended_at=result.ended_at,
+    )

@@ -1,0 +1,248 @@
+"""Running one job: claim it, run its agents in containers, evaluate, commit the outcome.
+
+A plain function of (job id, services): the Celery task only calls ``run_job``, and a test
+can call it without a broker. Errors are turned into stored states here and nowhere else.
+
+Each stage's outcome is committed when the stage ends (see ``store.results``): a job whose
+agents finished but whose evaluation could not run keeps its patches, and its next attempt
+goes straight to the evaluation.
+"""
+
+import contextlib
+import dataclasses
+import json
+import logging
+import random
+import threading
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+
+import docker
+from coopbench.agents import AgentResult, AgentStatus, AgentTask, get_agent
+from coopbench.bus.message_bus import MessageBus
+from coopbench.errors import ConfigError, CoopbenchError, InfraError, LeaseLost
+from coopbench.evaluation.evaluate import evaluate
+from coopbench.evaluation.patches import TestFilter
+from coopbench.job.eval_stage import eval_input
+from coopbench.job.gold import run_gold_merge
+from coopbench.job.image import with_job_image
+from coopbench.job.outcome import agent_run_row, result_json
+from coopbench.job.services import Services
+from coopbench.job.setting import Setting, assignments
+from coopbench.job.spec import JobSpec, load_job_spec, stored_patches
+from coopbench.sandbox.containers import open_sandbox, remove_labelled
+from coopbench.secrets import redact, redact_files, redact_text
+from coopbench.store import JobState, utcnow
+from coopbench.store.claims import Claim, Heartbeat, claim_job
+from coopbench.store.results import (
+    record_abandoned,
+    record_agents,
+    record_failed,
+    record_job_evaluated,
+    record_retry,
+    start_evaluation,
+)
+
+log = logging.getLogger(__name__)
+
+__all__ = ["Services", "run_job"]
+
+
+def run_job(job_id: str, services: Services) -> str | None:
+    """Run the job if this delivery can claim it; return the state it ended in, or None."""
+    settings = services.settings
+    claim = claim_job(services.store, job_id, services.worker_name, settings.lease_s)
+    if claim is None:
+        log.info("job %s: not claimable (finished, or held by another worker); skipping", job_id)
+        return None
+
+    def stop_containers() -> None:  # the claim is gone (cancelled, or taken over): stop now
+        remove_labelled(services.docker, {"job": job_id, "worker": services.worker_name})
+
+    with Heartbeat(services.store, claim, settings.lease_s, on_lost=stop_containers) as heartbeat:
+        try:
+            spec = with_job_image(load_job_spec(services.store, job_id), services)
+            if spec.job.setting == Setting.gold:
+                run_gold_merge(spec, claim, services)
+                return JobState.done
+            agents_attempt_id = spec.job.agents_attempt_id
+            if agents_attempt_id is None:
+                outcome = run_agents(spec, claim, services)
+                _check_lease(heartbeat, claim)
+                _record_agents(services, spec, claim, outcome)
+                agents_attempt_id = claim.attempt_id
+            else:
+                log.info("job %s: agents already ran (attempt row %s); evaluating only",
+                         job_id, agents_attempt_id)
+            run_evaluation_stage(spec, claim, agents_attempt_id, services)  # a fenced commit
+            return JobState.done
+        except LeaseLost as error:
+            record_abandoned(services.store, claim, str(error))
+            return None
+        except ConfigError as error:
+            record_failed(services.store, claim, JobState.failed, "config",
+                          redact_text(str(error)), _evidence(error))
+            return JobState.failed
+        except (InfraError, docker.errors.DockerException) as error:
+            return _infra_failure(services, claim, error)
+        except BaseException as error:  # a bug, a time limit, a worker shutting down: never
+            _infra_failure(services, claim, error)  # leave it "running"; retry if allowed
+            raise
+
+
+def _infra_failure(services: Services, claim: Claim, error: BaseException) -> str | None:
+    """Retry the job after a backoff while it has retries left; else it is failed_infra."""
+    settings = services.settings
+    message = redact_text(f"{error.__class__.__name__}: {error}")
+    if claim.attempt_number <= settings.infra_retries:
+        if not record_retry(services.store, claim, message, _evidence(error)):
+            return None  # cancelled or taken over meanwhile
+        services.requeue(claim.job_id, retry_delay_s(settings.retry_backoff_s, claim.attempt_number))
+        return JobState.queued
+    record_failed(services.store, claim, JobState.failed_infra, "infra", message, _evidence(error))
+    return JobState.failed_infra
+
+
+def retry_delay_s(base_s: float, attempt: int, cap_s: float = 600.0) -> float:
+    """Exponential backoff with +-50% jitter, so that jobs failed together do not retry together."""
+    return min(base_s * 2 ** (attempt - 1), cap_s) * random.uniform(0.5, 1.5)
+
+
+@dataclass
+class AgentsOutcome:
+    results: list[AgentResult]
+    conversation: list[dict]  # conversation.json: what went over the bus (coop only)
+
+
+def run_agents(spec: JobSpec, claim: Claim, services: Services) -> AgentsOutcome:
+    """Run the job's agents concurrently, each in its own container; coop agents get a
+    channel on a message bus of this attempt, deleted when they are done."""
+    agent = get_agent(spec.run.agent)
+    plan = assignments(spec.job.setting, spec.pair)
+    ids = tuple(a.agent_id for a in plan)
+    attempt = str(claim.attempt_number)
+    bus = None
+    if spec.job.setting == Setting.coop:
+        bus = MessageBus(services.bus_redis, spec.run.name, spec.job.id, claim.attempt_number,
+                         ids, ttl_s=int(2 * services.settings.job_timeout_s))
+
+    def run_one(assignment) -> AgentResult:
+        task = AgentTask(
+            agent_id=assignment.agent_id,
+            feature_ids=assignment.feature_ids,
+            specs={fid: spec.features[fid].spec for fid in assignment.feature_ids},
+            gold_patches={fid: spec.features[fid].gold_patch for fid in assignment.feature_ids},
+            partner_ids=tuple(i for i in ids if i != assignment.agent_id),
+            messaging=spec.job.setting == Setting.coop,
+            model=spec.run.model,
+            step_limit=spec.run.step_limit,
+            cost_limit_usd=spec.run.cost_limit_usd,
+            command_timeout_s=services.settings.agent_timeout_s,
+            agent_config=spec.run.config.get("agent_config") or {},
+            channel=bus.channel(assignment.agent_id) if bus else None,
+        )
+        role = assignment.agent_id
+        started = utcnow()
+        wall = WallClock(services.settings.agent_wall_s)
+        try:
+            with open_sandbox(services.docker, spec.image, spec.container_name(attempt, role),
+                              spec.labels(attempt, role, services.worker_name),
+                              spec.sandbox_network, services.sandbox_limits) as box:
+                with wall.watching(box.kill):
+                    result = agent.run(task, box)
+            return wall.limit_result(result) if wall.expired else result
+        except CoopbenchError as error:
+            if wall.expired:  # the container was stopped under the agent: its limit, not ours
+                return wall.limit_result(getattr(error, "partial_result", None) or AgentResult(
+                    role, assignment.feature_ids, AgentStatus.error, started, utcnow()))
+            raise
+        except Exception as error:  # an agent's own failure is its outcome, not ours
+            log.exception("job %s: agent %s failed", spec.job.id, role)
+            return AgentResult(role, assignment.feature_ids, AgentStatus.error, started,
+                               utcnow(), error=f"{error.__class__.__name__}: {error}")
+        finally:
+            if task.channel is not None:  # the partner must not wait for a gone agent
+                task.channel.finish()
+
+    try:
+        with ThreadPoolExecutor(max_workers=len(plan), thread_name_prefix="agent") as pool:
+            results = list(pool.map(run_one, plan))
+        feature_of = {a.agent_id: a.feature_ids[0] for a in plan}
+        return AgentsOutcome(results, bus.conversation_json(feature_of) if bus else [])
+    finally:
+        if bus is not None:
+            bus.delete()
+
+
+def run_evaluation_stage(spec: JobSpec, claim: Claim, agents_attempt_id: int,
+                         services: Services) -> None:
+    test_filter = TestFilter.of_run(spec.run.config)
+    evaluation = start_evaluation(services.store, claim, agents_attempt_id, test_filter)
+    # From the store, not memory: the very patches a retry or a re-evaluation would read.
+    patches = stored_patches(services.store, spec, agents_attempt_id)
+    outcome = evaluate(services.docker, eval_input(spec, evaluation, patches, services))
+    record_job_evaluated(services.store, claim, evaluation, outcome)
+
+
+class WallClock:
+    """An agent's wall-time limit, enforced from outside: past it the container is stopped,
+    so whatever the agent is doing fails at once, and the outcome is LimitsExceeded."""
+
+    def __init__(self, limit_s: float):
+        self.limit_s = limit_s
+        self.expired = False
+
+    @contextlib.contextmanager
+    def watching(self, stop: Callable[[], None]):
+        def expire() -> None:
+            self.expired = True
+            stop()
+
+        timer = threading.Timer(self.limit_s, expire)
+        timer.daemon = True
+        timer.start()
+        try:
+            yield
+        finally:
+            timer.cancel()
+
+    def limit_result(self, result: AgentResult) -> AgentResult:
+        return dataclasses.replace(
+            result, status=AgentStatus.limits_exceeded,
+            error=f"wall-time limit of {self.limit_s:g} s reached; the container was stopped")
+
+
+def _record_agents(services: Services, spec: JobSpec, claim: Claim, outcome: AgentsOutcome) -> None:
+    results = outcome.results
+    result = result_json(spec.run, spec.job, results, image={
+        "name": spec.image_name, "digest": spec.image_digest, "id": spec.resolved_image})
+    artifacts = {f"{r.agent_id}.patch": r.patch for r in results}
+    artifacts.update({f"{r.agent_id}_traj.json": _dumps(r.trajectory) for r in results})
+    if spec.job.setting != Setting.solo:
+        artifacts["conversation.json"] = _dumps(outcome.conversation)
+    # An agent litellm could not price makes the job's cost unknown, not a smaller number.
+    cost = None if any(r.cost_usd is None for r in results) else result["total_cost"]
+    rows = [agent_run_row(r) for r in results]
+    for row in rows:
+        row.error = row.error and redact_text(row.error)
+    record_agents(services.store, claim, {"result": redact(result),
+                                          "cost_usd": cost}, rows, redact_files(artifacts))
+
+
+def _evidence(error: BaseException) -> dict[str, str]:
+    """What an agent that stopped the job (bad credentials, provider down) had done."""
+    partial = getattr(error, "partial_result", None)
+    if not isinstance(partial, AgentResult):
+        return {}
+    return redact_files({f"{partial.agent_id}.patch": partial.patch,
+                           f"{partial.agent_id}_traj.json": _dumps(partial.trajectory)})
+
+
+def _check_lease(heartbeat: Heartbeat, claim: Claim) -> None:
+    if heartbeat.lost.is_set():
+        raise LeaseLost(f"job {claim.job_id}: lease lost while running")
+
+
+def _dumps(value: object) -> str:
+    return json.dumps(value, indent=2, default=str)

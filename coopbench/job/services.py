@@ -1,0 +1,75 @@
+"""What a job needs from its host (Docker, the store, the bus, container slots), made once
+per worker process."""
+
+import logging
+import os
+from collections.abc import Callable
+from functools import cached_property
+
+import redis
+
+import docker
+from coopbench.config import Settings
+from coopbench.sandbox.containers import docker_client
+from coopbench.sandbox.limits import ContainerSlots, SandboxLimits
+from coopbench.store import Store
+from coopbench.store.engine import host_name
+
+log = logging.getLogger(__name__)
+
+
+class Services:
+    """What a job needs from its host, made once per worker process."""
+
+    def __init__(self, settings: Settings, worker_name: str | None = None,
+                 publish: Callable[[str, float], None] | None = None):
+        self.settings = settings
+        self.worker_name = worker_name or f"{host_name()}:{os.getpid()}"
+        self._publish = publish  # (job id, countdown s): send the job's message again
+
+    def requeue(self, job_id: str, delay_s: float) -> None:
+        """Send a re-queued job's message after ``delay_s``; without a publisher (or if
+        sending fails) its ``published_at`` stays empty and the sweeper sends it."""
+        if self._publish is None:
+            return
+        try:
+            self._publish(job_id, delay_s)
+        except Exception:  # the broker is down: the sweeper will find the job
+            log.exception("job %s: could not publish its retry; the sweeper will", job_id)
+
+    def close(self) -> None:
+        """Close what was opened (a worker's main process keeps nothing open for a fork)."""
+        if "store" in self.__dict__:
+            self.store.dispose()
+        if "docker" in self.__dict__:
+            self.docker.close()
+        if "bus_redis" in self.__dict__:
+            self.bus_redis.close()
+
+    @cached_property
+    def store(self) -> Store:
+        return Store(self.settings.database_url)
+
+    @cached_property
+    def docker(self) -> docker.DockerClient:
+        return docker_client()
+
+    @cached_property
+    def engine_id(self) -> str:
+        """The Docker engine's id: what workers sharing an engine share (slots, pulls)."""
+        return self.docker.info()["ID"]
+
+    @cached_property
+    def sandbox_limits(self) -> SandboxLimits:
+        """This host's limits on task containers (memory, CPUs, how many at once)."""
+        settings = self.settings
+        slots = None
+        if settings.max_containers:
+            slots = ContainerSlots(self.bus_redis, self.engine_id, settings.max_containers,
+                                   hold_s=settings.job_timeout_s)
+        return SandboxLimits(settings.container_memory, settings.container_cpus, slots)
+
+    @cached_property
+    def bus_redis(self) -> redis.Redis:
+        """The agents' message bus. No socket timeout: ``send_message --wait`` blocks."""
+        return redis.Redis.from_url(self.settings.resolved_bus_url)

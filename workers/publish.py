@@ -1,0 +1,78 @@
+"""The one publisher of coopbench's messages: jobs and standalone evaluations, by task name.
+
+The scheduler (enqueue, evaluate, control, the sweeper) and a worker re-queueing a job use it.
+"""
+
+import logging
+
+from celery import Celery
+from kombu.exceptions import OperationalError
+
+from coopbench.config import Settings
+from coopbench.errors import BrokerUnavailable
+from workers.celery_app import make_app
+
+log = logging.getLogger(__name__)
+
+RUN_JOB_TASK = "coopbench.run_job"
+EVALUATE_TASK = "coopbench.evaluate"
+BROKER_CHECK_TIMEOUT_S = 5
+
+
+class Publisher:
+    def __init__(self, settings: Settings, app: Celery | None = None):
+        self.settings = settings
+        self.app = app or make_app(settings)
+
+    def check(self) -> None:
+        """Raise BrokerUnavailable, naming the broker, unless it answers."""
+        try:
+            with self.app.connection_for_write() as connection:
+                connection.ensure_connection(max_retries=1, timeout=BROKER_CHECK_TIMEOUT_S)
+        except (OperationalError, OSError) as error:
+            raise BrokerUnavailable(
+                f"cannot reach the broker {self._safe_url}: {str(error).rstrip('.')}. "
+                "Check COOPBENCH_BROKER_URL / --broker-url."
+            ) from None
+
+    def publish(self, job_ids: list[str], labels: dict[str, str] | None = None,
+                countdown_s: float | None = None) -> list[str]:
+        """One message per job, the job id as the Celery task id; returns those sent.
+
+        ``labels`` (job id -> e.g. "run coop ledger_task/0 f1,f2") is what Flower shows as the
+        task's arguments, so a person can tell the jobs apart there."""
+        return self.send(RUN_JOB_TASK, [(jid, jid) for jid in job_ids], "enqueue", labels,
+                         countdown_s)
+
+    def publish_evaluations(self, evaluations: list[tuple[str, int]]) -> list[int]:
+        """One message per (Celery task id, evaluation id); returns the evaluation ids sent."""
+        return self.send(EVALUATE_TASK, evaluations, "evaluate")
+
+    def send(self, task: str, calls: list[tuple[str, object]], command: str,
+             labels: dict[str, str] | None = None, countdown_s: float | None = None) -> list:
+        """Send ``task(argument)`` with each (task id, argument); returns the arguments sent."""
+        sent: list = []
+        labels = labels or {}
+        try:
+            with self.app.producer_or_acquire() as producer:
+                for task_id, argument in calls:
+                    shown = labels.get(task_id)
+                    self.app.send_task(task, args=[argument], task_id=task_id,
+                                       queue=self.settings.queue, producer=producer,
+                                       countdown=countdown_s,
+                                       argsrepr=repr([argument, shown]) if shown else None)
+                    sent.append(argument)
+        except (OperationalError, OSError) as error:
+            log.error("publishing stopped after %d of %d messages: %s", len(sent), len(calls), error)
+            raise BrokerUnavailable(
+                f"the broker failed after {len(sent)} of {len(calls)} messages: {error}. "
+                f"The work is committed; run the same {command} again to publish the rest.",
+                sent=sent,
+            ) from None
+        return sent
+
+    @property
+    def _safe_url(self) -> str:
+        from kombu.utils.url import maybe_sanitize_url
+
+        return maybe_sanitize_url(self.settings.broker_url)
