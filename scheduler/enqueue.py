@@ -51,8 +51,7 @@ class RunRequest:
 
     def labels(self) -> dict[str, str]:
         """How each job reads in Flower: run, setting and pair."""
-        return {jid: f"{self.name} {setting} {pair.repo}/{pair.task_id} "
-                     + ",".join(f"f{fid}" for fid in pair.features)
+        return {jid: f"{self.name} {setting} {pair.label}"
                 for pair, setting, jid in self.jobs()}
 
 

@@ -8,11 +8,11 @@ import sys
 import uuid
 from pathlib import Path
 
+import docker
 import psycopg
 import pytest
 import redis
 
-import docker
 from coopbench.config import Settings
 from coopbench.dataset.images import build_task_image, image_name
 from coopbench.dataset.tasks import demo_dataset_path, load_tasks

@@ -48,6 +48,7 @@ import urllib.request
 from pathlib import Path
 
 import docker
+
 from coopbench.ops.localcluster import free_port
 
 REGISTRY_BINARY = "docker-registry"

@@ -86,8 +86,11 @@ class Pair:
     @property
     def dir_name(self) -> str:
         """Log folder name; sorted, so ``--features 2,1`` and ``1,2`` share it (as upstream)."""
-        a, b = self.sorted_features
-        return f"f{a}_f{b}"
+        return group_dir_name(self.features)
+
+    @property
+    def label(self) -> str:
+        return group_label(self.repo, self.task_id, self.features)
 
     def as_dict(self) -> dict:
         """Upstream's discovery record."""
@@ -102,6 +105,16 @@ class Subset:
     description: str
     path: Path
     pairs_by_task: SubsetPairs
+
+
+def group_dir_name(features: tuple[int, ...] | list[int]) -> str:
+    """A feature group as upstream names its log folder: ``f1_f2`` (``f1_f2_f3``...), ascending."""
+    return "_".join(f"f{fid}" for fid in sorted(features))
+
+
+def group_label(repo: str, task_id: int, features: tuple[int, ...] | list[int]) -> str:
+    """How a feature group reads to a person (status, Flower, the report): ``repo/3 f1_f2``."""
+    return f"{repo}/{task_id} {group_dir_name(features)}"
 
 
 def demo_dataset_path() -> Path:

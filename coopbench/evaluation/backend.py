@@ -24,10 +24,10 @@ import threading
 from contextlib import ExitStack
 from dataclasses import dataclass
 
+import docker
 import docker.errors
 import requests
 
-import docker
 from coopbench.errors import SandboxError
 from coopbench.sandbox.containers import Network, Sandbox, open_sandbox
 from coopbench.sandbox.limits import NO_LIMITS, SandboxLimits

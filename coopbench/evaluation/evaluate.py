@@ -7,6 +7,7 @@ unchanged, through coopbench's backend (``backend``). ``eval.json`` is what upst
 ran and the run's deliberate differences from upstream (``deviations``).
 """
 
+import enum
 import logging
 import tempfile
 from collections.abc import Iterator
@@ -15,6 +16,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import docker
+
+from coopbench.errors import ConfigError
 from coopbench.evaluation.backend import CoopbenchEvalBackend
 from coopbench.evaluation.deviations import evaluation_deviations
 from coopbench.evaluation.patches import TestFilter, prefilter
@@ -26,13 +29,20 @@ from coopbench.store.eval_outcome import EvalOutcome
 log = logging.getLogger(__name__)
 
 
+class Scoring(enum.StrEnum):
+    """Upstream's two procedures (``eval.sandbox``)."""
+
+    solo = "solo"  # test_solo: the one agent's patch against each feature's tests
+    merged = "merged"  # test_merged: the agents' patches merged, then each feature's tests
+
+
 @dataclass
 class EvalInput:
     repo: str
     task_id: int
-    setting: str  # solo | coop | coop-nocomm
-    features: tuple[int, int]  # as in the job; feature1/feature2 follow this order
-    patches: dict[int, str]  # coop: feature id -> that agent's patch; solo: both ids -> the one patch
+    scoring: Scoring
+    features: tuple[int, ...]  # as in the job; feature1, feature2, ... follow this order
+    patches: dict[int, str]  # merged: feature id -> its agent's patch; solo: each id -> the one patch
     tests_patches: dict[int, str]
     image: str
     labels: dict[str, str]
@@ -59,8 +69,13 @@ def _score(spec: EvalInput, backend: CoopbenchEvalBackend, dataset_dir: Path) ->
     # evaluates should pay (not the CLI, not the agents' stage).
     from coopbench.evaluation import upstream
 
+    if len(spec.features) != 2:
+        # Upstream 0.0.29's test_solo and test_merged score pairs; its N-feature fold
+        # (test_merged_n) is not in a released package.
+        raise ConfigError(f"upstream's evaluation scores pairs of features; this job has "
+                          f"{len(spec.features)} ({list(spec.features)})")
     first, second = spec.features
-    if spec.setting == "solo":
+    if spec.scoring is Scoring.solo:
         return upstream.test_solo(spec.repo, spec.task_id, spec.features,
                                   prefilter(spec.patches[first], spec.test_filter),
                                   backend, dataset_dir, spec.timeout_s)
@@ -86,14 +101,13 @@ def tests_dataset(spec: EvalInput) -> Iterator[Path]:
 def eval_json(spec: EvalInput, result: dict) -> dict:
     """Upstream's ``eval.json`` of this result (``_evaluate_single``), plus coopbench's keys."""
     body: dict = {"repo": spec.repo, "task_id": spec.task_id, "features": list(spec.features)}
-    if spec.setting == "solo":
+    if spec.scoring is Scoring.solo:
         body |= {"setting": "solo", "merge": None}
     else:
         body |= {"setting": "coop", "apply_status": result.get("apply_status"),
                  "merge": result.get("merge", {})}
+    body |= {f"feature{i}": result.get(f"feature{i}", {}) for i in range(1, len(spec.features) + 1)}
     body |= {
-        "feature1": result.get("feature1", {}),
-        "feature2": result.get("feature2", {}),
         "both_passed": result.get("both_passed", False),
         "error": result.get("error"),
         "evaluated_at": utcnow().isoformat(),

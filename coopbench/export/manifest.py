@@ -1,9 +1,11 @@
 """Per-setting figures of a run, for ``results-manifest.json`` and the CLI table."""
 
+from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime
 
-from coopbench.job.setting import Setting
+from coopbench.job.outcome import JobOutcome, job_outcome
+from coopbench.job.setting import Setting, setting_row
 from coopbench.store import AgentRun, Evaluation, Job, JobState
 
 # New keys are only ever added; a version bump means one changed meaning. 2: scored by
@@ -53,14 +55,15 @@ def pair_key(job: Job) -> tuple[str, int, tuple[int, ...]]:
 def setting_summary(jobs: list[FinishedJob]) -> dict:
     done = [j for j in jobs if j.job.state == JobState.done]
     agents = [run for j in done for run in j.agent_runs]
-    evaluated = [j for j in done if j.job.eval_status == "done"]
-    eval_errors = sum(1 for j in done if j.job.eval_status == "error")
-    both_passed = sum(1 for j in evaluated if j.job.both_passed)
-    infra_errors = sum(1 for j in jobs if j.job.state == JobState.failed_infra)
-    config_errors = sum(1 for j in jobs if j.job.state == JobState.failed)
+    outcomes = Counter(job_outcome(j.job) for j in jobs)
+    evaluated = outcomes[JobOutcome.passed] + outcomes[JobOutcome.failed]
+    eval_errors = outcomes[JobOutcome.eval_error]
+    both_passed = outcomes[JobOutcome.passed]
+    infra_errors = outcomes[JobOutcome.infra_error]
+    config_errors = outcomes[JobOutcome.config_error]
     # The paper's success rate: every finished pair counts, and errors (evaluation,
     # infrastructure, configuration) count as failures. Queued and running pairs do not count.
-    attempted = len(evaluated) + eval_errors + infra_errors + config_errors
+    attempted = sum(n for outcome, n in outcomes.items() if outcome.attempted)
     costs = [j.job.cost_usd or 0.0 for j in done]
     started = [j.job.started_at for j in done if j.job.started_at]
     finished = [j.job.finished_at for j in done if j.job.finished_at]
@@ -92,10 +95,10 @@ def setting_summary(jobs: list[FinishedJob]) -> dict:
         "infra_errors": infra_errors,
         "config_errors": config_errors,
         "eval_errors": eval_errors,
-        "evaluated": len(evaluated),  # evaluated without an evaluation error
+        "evaluated": evaluated,  # evaluated without an evaluation error
         "both_passed": both_passed,
         # Upstream's definition: evaluation errors are left out of the denominator.
-        "pass_rate": round(both_passed / len(evaluated), 4) if evaluated else 0.0,
+        "pass_rate": round(both_passed / evaluated, 4) if evaluated else 0.0,
         "success_rate": round(both_passed / attempted, 4) if attempted else 0.0,
         **merge_counts(done),
     }
@@ -110,7 +113,7 @@ def merge_counts(done: list[FinishedJob]) -> dict:
     ``identical`` (both agents submitted the same patch) and ``error``.
     ``merge_conflicts / evaluated pairs`` is the paper's conflict rate.
     """
-    coop = [j for j in done if j.job.setting != Setting.solo]
+    coop = [j for j in done if setting_row(j.job.setting).multi_agent]
     status = [j.job.merge_status for j in coop]
     return {
         "merge_clean": status.count("clean"),

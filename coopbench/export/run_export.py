@@ -16,6 +16,7 @@ from pathlib import Path
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
+from coopbench.dataset.tasks import group_dir_name
 from coopbench.errors import ConfigError
 from coopbench.export.manifest import (
     MANIFEST_VERSION,
@@ -26,7 +27,7 @@ from coopbench.export.manifest import (
 )
 from coopbench.export.upstream_files import run_files
 from coopbench.job.outcome import model_label
-from coopbench.job.setting import Setting
+from coopbench.job.setting import Setting, assignments, setting_row
 from coopbench.store import AgentRun, Artifact, Attempt, Evaluation, Job, JobState, Run, Store, utcnow
 from coopbench.store.results import evaluation_artifact_name
 
@@ -103,9 +104,8 @@ def export_run(store: Store, run_name: str, out: Path) -> dict:
 
 
 def job_dir(run_name: str, job: Job) -> Path:
-    a, b = sorted(job.features)
-    return (Path(f"{run_name}-{job.setting}") / Setting(job.setting).layout_name / job.repo
-            / str(job.task_id) / f"f{a}_f{b}")
+    return (Path(f"{run_name}-{job.setting}") / setting_row(job.setting).layout_name / job.repo
+            / str(job.task_id) / group_dir_name(job.features))
 
 
 def _artifacts(session, items: list[FinishedJob]) -> dict[str, dict[str, Artifact]]:
@@ -145,14 +145,14 @@ def _write_job_files(out: Path, relative: Path, item: FinishedJob,
         messages = json.loads(text(f"{agent_id}_traj.json", "[]"))
         return trajectory_json(job, runs.get(agent_id), agent_id, fid, messages)
 
-    if job.setting == Setting.solo:
+    if not setting_row(job.setting).multi_agent:
         _write_text(directory / "solo.patch", text("solo.patch", ""))
         _write_json(directory / "solo_traj.json", trajectory("solo", None))
     else:
-        low, high = sorted(job.features)
-        for agent_id, fid in (("agent1", low), ("agent2", high)):  # files named by feature id
-            _write_text(directory / f"agent{fid}.patch", text(f"{agent_id}.patch", ""))
-            _write_json(directory / f"agent{fid}_traj.json", trajectory(agent_id, fid))
+        for agent in assignments(job.setting, job.features):  # files named by feature id
+            fid = agent.feature_ids[0]
+            _write_text(directory / f"agent{fid}.patch", text(f"{agent.agent_id}.patch", ""))
+            _write_json(directory / f"agent{fid}_traj.json", trajectory(agent.agent_id, fid))
         _write_text(directory / "conversation.json", text("conversation.json", "[]"))
     if "eval.json" in artifacts:
         _write_text(directory / "eval.json", text("eval.json", ""))

@@ -10,8 +10,8 @@ exported (each ``eval.json`` carries its own).
 
 from coopbench.evaluation.deviations import run_deviations
 from coopbench.export.manifest import FinishedJob, pair_key
-from coopbench.job.outcome import model_label
-from coopbench.job.setting import Setting
+from coopbench.job.outcome import JobOutcome, job_outcome, model_label
+from coopbench.job.setting import setting_row
 from coopbench.store import JobState, Run
 from coopbench.store.models import FINISHED_STATES
 
@@ -34,7 +34,7 @@ def config_json(run: Run, name: str, setting: str, jobs: list[FinishedJob]) -> d
         "run_name": name,
         "agent_framework": run.agent,
         "model": model_label(run),
-        "setting": Setting(setting).layout_name,  # upstream knows solo and coop only
+        "setting": setting_row(setting).layout_name,  # upstream knows solo and coop only
         # A run has no concurrency of its own here: workers come and go. This is the number
         # of distinct worker processes ("<celery node>:<pid>", one per prefork child, so one
         # per concurrency slot) that ran any attempt of the setting's jobs.
@@ -104,12 +104,8 @@ def eval_summary_json(name: str, jobs: list[FinishedJob]) -> dict:
 
 def eval_outcome(item: FinishedJob) -> str | None:
     """upstream's per-pair evaluation result: pass | fail | error, None if not evaluated."""
-    job = item.job
-    if job.state != JobState.done or job.eval_status is None:
-        return None
-    if job.eval_status == "error":
-        return "error"
-    return "pass" if job.both_passed else "fail"
+    return {JobOutcome.passed: "pass", JobOutcome.failed: "fail",
+            JobOutcome.eval_error: "error"}.get(job_outcome(item.job))
 
 
 def pair_label(item: FinishedJob) -> str:

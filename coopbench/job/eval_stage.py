@@ -8,6 +8,7 @@ store: the agents never run again.
 import logging
 
 import docker
+
 from coopbench.errors import ConfigError, InfraError, LeaseLost
 from coopbench.evaluation.evaluate import EvalInput, evaluate
 from coopbench.evaluation.patches import TestFilter
@@ -27,9 +28,9 @@ def eval_input(spec: JobSpec, evaluation: Evaluation, patches: dict[int, str],
     on the same engine never collides with the containers of the holder it replaced."""
     attempt = f"e{evaluation.number}"
     return EvalInput(
-        repo=spec.job.repo, task_id=spec.job.task_id, setting=spec.job.setting,
-        features=spec.pair, patches=patches,
-        tests_patches={fid: spec.features[fid].tests_patch for fid in spec.pair},
+        repo=spec.job.repo, task_id=spec.job.task_id, scoring=spec.setting.scoring,
+        features=spec.feature_ids, patches=patches,
+        tests_patches={fid: spec.features[fid].tests_patch for fid in spec.feature_ids},
         image=spec.image, labels=spec.labels(attempt, "eval", services.worker_name),
         container_name=spec.container_name(f"{attempt}t{token}", "eval"),
         network=spec.sandbox_network,

@@ -61,7 +61,8 @@ def run_gold_merge(spec: JobSpec, claim: Claim, services: Services) -> None:
     """Merge the pair's gold patches in a container of the task image; record the outcome."""
     from coopbench.evaluation.upstream import filter_test_files, sanitise  # takes seconds
 
-    low, high = sorted(spec.pair)  # agent1 has the lower feature id, as in coop
+    low, high = sorted(spec.feature_ids)  # agent1 has the lower feature id, as in coop (pairs:
+    # upstream's gold report is of pairs, and enqueue makes pairs)
     test_filter = TestFilter.of_run(spec.run.config)
 
     def gold(fid: int) -> str:

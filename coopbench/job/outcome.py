@@ -1,8 +1,11 @@
-"""A job's agents' outcome in upstream's ``result.json`` shape (reference 5.2, 5.3)."""
+"""A job's outcome: its agents' in upstream's ``result.json`` shape (reference 5.2, 5.3),
+and the one classification of a job (passed, failed, ...) that every view reads."""
+
+import enum
 
 from coopbench.agents import AgentResult
-from coopbench.job.setting import Setting
-from coopbench.store import AgentRun, Job, Run
+from coopbench.job.setting import setting_row
+from coopbench.store import AgentRun, Job, JobState, Run
 
 
 def model_label(run: Run) -> str:
@@ -30,12 +33,13 @@ def result_json(run: Run, job: Job, results: list[AgentResult],
     containers ran) is added when given."""
     started = min(r.started_at for r in results)
     ended = max(r.ended_at for r in results)
-    solo = job.setting == Setting.solo
+    row = setting_row(job.setting)
+    solo = not row.multi_agent
     body = {
         "repo": job.repo,
         "task_id": job.task_id,
         "features": list(job.features) if solo else sorted(job.features),
-        "setting": Setting(job.setting).layout_name,
+        "setting": row.layout_name,
         "run_id": job.id[:8],
         "run_name": run.name,
         "agent_framework": run.agent,
@@ -68,3 +72,36 @@ def agent_run_row(result: AgentResult) -> AgentRun:
         messages_received=result.messages_received, patch_lines=result.patch_lines,
         error=result.error, started_at=result.started_at, ended_at=result.ended_at,
     )
+
+
+class JobOutcome(enum.StrEnum):
+    """What a job came to; every job has exactly one. The manifest, the report, upstream's
+    summary files and the status view count these, and nothing else."""
+
+    passed = "passed"  # evaluated: every feature's tests passed
+    failed = "failed"  # evaluated: not every feature's tests passed
+    eval_error = "eval error"  # upstream's evaluation error (a failed merge, for instance)
+    infra_error = "infra error"
+    config_error = "config error"
+    cancelled = "cancelled"
+    running = "running"
+    queued = "queued"
+
+    @property
+    def evaluated(self) -> bool:
+        return self in (JobOutcome.passed, JobOutcome.failed)
+
+    @property
+    def attempted(self) -> bool:
+        """Counts in the paper's success rate: finished, errors counting as failures."""
+        return self not in (JobOutcome.cancelled, JobOutcome.running, JobOutcome.queued)
+
+
+def job_outcome(job: Job) -> JobOutcome:
+    if job.state == JobState.done:
+        if job.eval_status == "error":
+            return JobOutcome.eval_error
+        return JobOutcome.passed if job.both_passed else JobOutcome.failed
+    return {JobState.failed: JobOutcome.config_error, JobState.failed_infra: JobOutcome.infra_error,
+            JobState.cancelled: JobOutcome.cancelled, JobState.running: JobOutcome.running,
+            }.get(JobState(job.state), JobOutcome.queued)

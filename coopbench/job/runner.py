@@ -19,6 +19,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import docker
+
 from coopbench.agents import AgentResult, AgentStatus, AgentTask, get_agent
 from coopbench.bus.message_bus import MessageBus
 from coopbench.errors import ConfigError, CoopbenchError, InfraError, LeaseLost
@@ -29,7 +30,7 @@ from coopbench.job.gold import run_gold_merge
 from coopbench.job.image import with_job_image
 from coopbench.job.outcome import agent_run_row, result_json
 from coopbench.job.services import Services
-from coopbench.job.setting import Setting, assignments
+from coopbench.job.setting import Channel, Harness, assignments
 from coopbench.job.spec import JobSpec, load_job_spec, stored_patches
 from coopbench.sandbox.containers import open_sandbox, remove_labelled
 from coopbench.secrets import redact, redact_files, redact_text
@@ -63,7 +64,7 @@ def run_job(job_id: str, services: Services) -> str | None:
     with Heartbeat(services.store, claim, settings.lease_s, on_lost=stop_containers) as heartbeat:
         try:
             spec = with_job_image(load_job_spec(services.store, job_id), services)
-            if spec.job.setting == Setting.gold:
+            if spec.setting.harness is Harness.gold_merge:
                 run_gold_merge(spec, claim, services)
                 return JobState.done
             agents_attempt_id = spec.job.agents_attempt_id
@@ -119,11 +120,12 @@ def run_agents(spec: JobSpec, claim: Claim, services: Services) -> AgentsOutcome
     """Run the job's agents concurrently, each in its own container; coop agents get a
     channel on a message bus of this attempt, deleted when they are done."""
     agent = get_agent(spec.run.agent)
-    plan = assignments(spec.job.setting, spec.pair)
+    plan = assignments(spec.job.setting, spec.feature_ids)
     ids = tuple(a.agent_id for a in plan)
     attempt = str(claim.attempt_number)
+    messaging = spec.setting.channel is Channel.bus
     bus = None
-    if spec.job.setting == Setting.coop:
+    if messaging:
         bus = MessageBus(services.bus_redis, spec.run.name, spec.job.id, claim.attempt_number,
                          ids, ttl_s=int(2 * services.settings.job_timeout_s))
 
@@ -134,7 +136,7 @@ def run_agents(spec: JobSpec, claim: Claim, services: Services) -> AgentsOutcome
             specs={fid: spec.features[fid].spec for fid in assignment.feature_ids},
             gold_patches={fid: spec.features[fid].gold_patch for fid in assignment.feature_ids},
             partner_ids=tuple(i for i in ids if i != assignment.agent_id),
-            messaging=spec.job.setting == Setting.coop,
+            messaging=messaging,
             model=spec.run.model,
             step_limit=spec.run.step_limit,
             cost_limit_usd=spec.run.cost_limit_usd,
@@ -219,7 +221,7 @@ def _record_agents(services: Services, spec: JobSpec, claim: Claim, outcome: Age
         "name": spec.image_name, "digest": spec.image_digest, "id": spec.resolved_image})
     artifacts = {f"{r.agent_id}.patch": r.patch for r in results}
     artifacts.update({f"{r.agent_id}_traj.json": _dumps(r.trajectory) for r in results})
-    if spec.job.setting != Setting.solo:
+    if spec.setting.multi_agent:
         artifacts["conversation.json"] = _dumps(outcome.conversation)
     # An agent litellm could not price makes the job's cost unknown, not a smaller number.
     cost = None if any(r.cost_usd is None for r in results) else result["total_cost"]

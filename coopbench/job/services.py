@@ -6,9 +6,9 @@ import os
 from collections.abc import Callable
 from functools import cached_property
 
+import docker
 import redis
 
-import docker
 from coopbench.config import Settings
 from coopbench.sandbox.containers import docker_client
 from coopbench.sandbox.limits import ContainerSlots, SandboxLimits

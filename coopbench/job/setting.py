@@ -1,7 +1,13 @@
-"""What one job is: a pair of features in one setting, and who works on what.
+"""What one job is: a group of features in one setting, and who works on what.
 
-Settings and agent ids are upstream's: ``solo`` gives both features to agent ``solo``;
-``coop`` and ``coop-nocomm`` give agent1 the lower feature id and agent2 the higher.
+A setting is one row of ``SETTINGS``: how its features are given to agents, the channel
+they have, the harness that runs the job, and how their patches are scored. The code reads
+the row, never the setting's name. Settings and agent ids are upstream's: ``solo`` gives
+every feature to agent ``solo``; ``coop`` and ``coop-nocomm`` give one feature to each
+agent, ``agent1`` the lowest id, ``agent2`` the next, and so on.
+
+To add a setting: add its name to ``Setting`` and its row to ``SETTINGS``; then write what
+is really new about it (a channel, a harness, a scoring) where that row is read.
 """
 
 import enum
@@ -9,6 +15,73 @@ import uuid
 from dataclasses import dataclass
 
 from coopbench.errors import ConfigError
+from coopbench.evaluation.evaluate import Scoring
+
+
+class Setting(enum.StrEnum):
+    solo = "solo"
+    coop = "coop"
+    coop_nocomm = "coop-nocomm"
+    gold = "gold"  # `coopbench gold-check`: merge the gold patches; no agents, no tests
+
+
+class Assignment(enum.StrEnum):
+    """How a job's features are given to its agents."""
+
+    all_to_one = "all-to-one"  # one agent, every feature (solo)
+    one_each = "one-each"  # one agent per feature, in ascending feature id
+
+
+class Channel(enum.StrEnum):
+    """What the agents of a job can use to reach each other."""
+
+    none = "none"
+    bus = "bus"  # messages over the job's bus (coopbench.bus)
+
+
+class Harness(enum.StrEnum):
+    """What runs the job."""
+
+    agents = "agents"  # the run's agent, one per assignment, then the evaluation
+    gold_merge = "gold-merge"  # no agent: the gold patches merged (coopbench.job.gold)
+
+
+@dataclass(frozen=True)
+class SettingRow:
+    setting: Setting
+    assignment: Assignment
+    channel: Channel
+    harness: Harness
+    scoring: Scoring | None  # None: the harness records its own outcome (gold-merge)
+    layout_name: str  # the setting folder of upstream's log layout (it knows solo and coop)
+    enqueued: bool  # offered by `coopbench enqueue --settings`
+
+    @property
+    def multi_agent(self) -> bool:
+        """One agent per feature: per-agent files, a conversation.json, a merge."""
+        return self.assignment is Assignment.one_each
+
+
+SETTINGS: dict[Setting, SettingRow] = {row.setting: row for row in (
+    SettingRow(Setting.solo, Assignment.all_to_one, Channel.none, Harness.agents, Scoring.solo,
+               "solo", enqueued=True),
+    SettingRow(Setting.coop, Assignment.one_each, Channel.bus, Harness.agents, Scoring.merged,
+               "coop", enqueued=True),
+    SettingRow(Setting.coop_nocomm, Assignment.one_each, Channel.none, Harness.agents,
+               Scoring.merged, "coop", enqueued=True),
+    SettingRow(Setting.gold, Assignment.one_each, Channel.none, Harness.gold_merge, None,
+               "coop", enqueued=False),
+)}
+
+AGENT_SETTINGS = tuple(row.setting for row in SETTINGS.values() if row.enqueued)
+
+
+def setting_row(setting: str) -> SettingRow:
+    try:
+        return SETTINGS[Setting(setting)]
+    except ValueError:
+        raise ConfigError(f"unknown setting {setting!r}; known: {', '.join(SETTINGS)}") from None
+
 
 # Fixed namespace: the same (run, pair, setting) always gets the same job id, on every host.
 JOB_ID_NAMESPACE = uuid.UUID("6f1c2a52-8d0e-4c55-9a51-0c00be4c0001")
@@ -20,13 +93,6 @@ class Setting(enum.StrEnum):
     coop_nocomm = "coop-nocomm"
     gold = "gold"  # `coopbench gold-check`: merge the two gold patches; no agents, no tests
 
-    @property
-    def layout_name(self) -> str:
-        """The setting directory of upstream's log layout (it knows only solo and coop)."""
-        return "solo" if self is Setting.solo else "coop"
-
-
-AGENT_SETTINGS = (Setting.solo, Setting.coop, Setting.coop_nocomm)
 
 
 def parse_settings(text: str) -> list[Setting]:
@@ -53,15 +119,14 @@ def job_id(run: str, repo: str, task_id: int, features: tuple[int, ...], setting
 
 
 @dataclass(frozen=True)
-class Assignment:
+class AgentAssignment:
     """One agent of a job: its id and the features it implements, in prompt order."""
 
     agent_id: str
     feature_ids: tuple[int, ...]
 
 
-def assignments(setting: str, features: tuple[int, ...]) -> list[Assignment]:
-    if setting == Setting.solo:
-        return [Assignment("solo", tuple(features))]
-    low, high = sorted(features)
-    return [Assignment("agent1", (low,)), Assignment("agent2", (high,))]
+def assignments(setting: str, features: tuple[int, ...] | list[int]) -> list[AgentAssignment]:
+    if setting_row(setting).assignment is Assignment.all_to_one:
+        return [AgentAssignment("solo", tuple(features))]
+    return [AgentAssignment(f"agent{i}", (fid,)) for i, fid in enumerate(sorted(features), start=1)]

@@ -7,7 +7,7 @@ from sqlalchemy import select
 
 from coopbench.dataset.images import image_name
 from coopbench.errors import ConfigError
-from coopbench.job.setting import assignments
+from coopbench.job.setting import SettingRow, assignments, setting_row
 from coopbench.sandbox.containers import Network
 from coopbench.store import Artifact, Job, Run, Store, TaskFeature
 from coopbench.store.engine import host_name
@@ -25,8 +25,13 @@ class JobSpec:
     image_digest: str | None = None  # the run's pin: registry digest, or the id of a build
 
     @property
-    def pair(self) -> tuple[int, int]:
-        return tuple(self.job.features)  # type: ignore[return-value]
+    def feature_ids(self) -> tuple[int, ...]:
+        """The job's features, in the order its agents are given them."""
+        return tuple(self.job.features)
+
+    @property
+    def setting(self) -> SettingRow:
+        return setting_row(self.job.setting)
 
     @property
     def image_name(self) -> str:
@@ -67,11 +72,11 @@ def load_job_spec(store: Store, job_id: str) -> JobSpec:
 
 
 def stored_patches(store: Store, spec: JobSpec, attempt_id: int) -> dict[int, str]:
-    """The agents' patches of an attempt, by feature id (solo: both ids, the one patch)."""
+    """The agents' patches of an attempt, by feature id (solo: every id, the one patch)."""
     with store.session() as session:
         texts = {a.name: a.text for a in session.scalars(
             select(Artifact).where(Artifact.attempt_id == attempt_id,
                                    Artifact.evaluation_id.is_(None),
                                    Artifact.name.like("%.patch")))}
     return {fid: texts.get(f"{a.agent_id}.patch", "")
-            for a in assignments(spec.job.setting, spec.pair) for fid in a.feature_ids}
+            for a in assignments(spec.job.setting, spec.feature_ids) for fid in a.feature_ids}

@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, select
 
 from coopbench.dataset.images.names import image_name
+from coopbench.dataset.tasks import group_label
 from coopbench.store import Attempt, EngineImage, Evaluation, Job, JobState, Store, Worker, utcnow
 from coopbench.store.models import FINISHED_STATES
 
@@ -76,8 +77,8 @@ def run_status(store: Store, run_name: str, sweep_interval_s: float = 30.0) -> d
 
 def _running(job: Job, hosts: dict[str, str], now: datetime) -> dict:
     return {
-        "id": job.id, "setting": job.setting, "pair": f"{job.repo}/{job.task_id} "
-        f"f{','.join(map(str, job.features))}", "worker": job.lease_owner,
+        "id": job.id, "setting": job.setting, "pair": group_label(job.repo, job.task_id, job.features),
+        "worker": job.lease_owner,
         "host": hosts.get(job.lease_owner or ""), "attempt": job.attempts,
         "age_seconds": round((now - job.started_at).total_seconds(), 1) if job.started_at else None,
         "heartbeat_seconds_ago": round((now - job.heartbeat_at).total_seconds(), 1)

@@ -27,11 +27,11 @@ import time
 from dataclasses import dataclass
 from datetime import datetime
 
+import docker
 import docker.errors
 from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 
-import docker
 from coopbench.config import Settings
 from coopbench.errors import SandboxError
 from coopbench.sandbox.containers import LABEL_PREFIX, docker_client

@@ -15,10 +15,10 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import PurePosixPath
 
+import docker
 import docker.errors
 from docker.models.containers import Container
 
-import docker
 from coopbench.errors import SandboxError
 from coopbench.sandbox.limits import NO_LIMITS, SandboxLimits
 

@@ -9,9 +9,9 @@ import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import docker
 import docker.errors
 
-import docker
 from coopbench.ops.localcluster import free_port
 from tests.containers import container_names, run_containers
 

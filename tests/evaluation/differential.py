@@ -12,7 +12,8 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
 import docker
-from coopbench.evaluation.evaluate import EvalInput, evaluate
+
+from coopbench.evaluation.evaluate import EvalInput, Scoring, evaluate
 from tests.real_task import REPO, TASK_ID, SoloPatches, all_pairs, read_feature
 
 MODULE = "test_upstream_differential.py"
@@ -103,7 +104,8 @@ class Differential:
     def coopbench(self, case: str) -> dict:
         setting, features, patches = self.cases[case]
         spec = EvalInput(
-            repo=REPO, task_id=TASK_ID, setting=setting, features=features, patches=patches,
+            repo=REPO, task_id=TASK_ID, features=features, patches=patches,
+            scoring=Scoring.solo if setting == "solo" else Scoring.merged,
             tests_patches={fid: self.tests[fid] for fid in features}, image=self.image,
             labels={"run": self.run, "job": case, "role": "eval"},
             container_name=f"coopbench-test-diff-{uuid.uuid4().hex[:10]}")

@@ -21,7 +21,7 @@ import pytest
 from coopbench.dataset.images import image_name
 from coopbench.dataset.tasks import demo_dataset_path, load_tasks
 from coopbench.errors import SandboxError
-from coopbench.evaluation.evaluate import EvalInput, evaluate
+from coopbench.evaluation.evaluate import EvalInput, Scoring, evaluate
 from coopbench.evaluation.patches import TestFilter
 from coopbench.sandbox.containers import Network, remove_labelled
 from tests.containers import container_names
@@ -96,7 +96,8 @@ def spec_for(demo_images, run_label):
     def make(setting, features, patches, tests=None, **options) -> EvalInput:
         options.setdefault("timeout_s", EVAL_TIMEOUT_S)
         return EvalInput(
-            repo=LEDGER.repo, task_id=LEDGER.task_id, setting=setting, features=features,
+            repo=LEDGER.repo, task_id=LEDGER.task_id, scoring=Scoring.solo if setting == "solo" else Scoring.merged,
+            features=features,
             patches=patches, tests_patches=tests or {f: LEDGER.tests_patch(f) for f in features},
             image=image_name(demo_images, LEDGER.repo, LEDGER.task_id),
             labels={"run": run_label, "job": uuid.uuid4().hex, "role": "eval"},

@@ -9,9 +9,9 @@ import threading
 import time
 import uuid
 
+import docker
 import pytest
 
-import docker
 from coopbench.dataset.images import image_name
 from coopbench.dataset.tasks import demo_dataset_path, load_tasks
 from tests.registry import CuttableProxy, LocalRegistry, push

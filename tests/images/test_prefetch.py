@@ -12,9 +12,9 @@ import subprocess
 import time
 import uuid
 
+import docker
 import pytest
 
-import docker
 from coopbench.dataset.images import image_name
 from coopbench.dataset.images.local import local_image
 from coopbench.job.setting import Setting

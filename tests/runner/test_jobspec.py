@@ -3,7 +3,8 @@
 import pytest
 
 from coopbench.errors import ConfigError
-from coopbench.job.setting import Assignment, Setting, assignments, job_id, parse_settings
+from coopbench.job.setting import AgentAssignment as Assignment
+from coopbench.job.setting import Setting, assignments, job_id, parse_settings
 from coopbench.job.spec import JobSpec
 from coopbench.sandbox.containers import Network
 from coopbench.store import Job, Run

@@ -2,9 +2,9 @@
 
 import logging
 
+import docker
 import docker.errors
 
-import docker
 from coopbench.dataset.tasks import Task
 from coopbench.errors import ConfigError, SandboxError
 

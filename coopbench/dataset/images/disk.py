@@ -12,10 +12,10 @@ import logging
 import os
 import shutil
 
+import docker
 import docker.errors
 from sqlalchemy import select
 
-import docker
 from coopbench.dataset.images.inventory import EngineInventory
 from coopbench.dataset.images.local import local_image
 from coopbench.dataset.images.names import image_name

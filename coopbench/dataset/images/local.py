@@ -2,9 +2,9 @@
 
 from dataclasses import dataclass
 
+import docker
 import docker.errors
 
-import docker
 from coopbench.dataset.images.names import repository_of
 
 

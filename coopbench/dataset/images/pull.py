@@ -11,10 +11,10 @@ import enum
 import time
 from collections.abc import Callable
 
+import docker
 import docker.errors
 import requests
 
-import docker
 from coopbench.dataset.images.names import split_reference
 from coopbench.errors import ConfigError, InfraError
 

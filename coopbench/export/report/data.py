@@ -10,6 +10,7 @@ import math
 from dataclasses import dataclass
 from datetime import datetime
 
+from coopbench.dataset.tasks import group_label
 from coopbench.export.manifest import (
     FinishedJob,
     coordination_gap,
@@ -18,24 +19,12 @@ from coopbench.export.manifest import (
     setting_summary,
 )
 from coopbench.export.run_export import load_finished, run_block
+from coopbench.job.outcome import JobOutcome, job_outcome
 from coopbench.job.setting import Setting
-from coopbench.store import Job, JobState, Store, utcnow
+from coopbench.store import JobState, Store, utcnow
 from coopbench.store.models import FINISHED_STATES
 
-
-class Outcome:
-    """A job's outcome as the report colours it; every job has exactly one."""
-
-    passed = "passed"
-    failed = "failed"  # evaluated, tests did not both pass
-    eval_error = "eval error"  # upstream's evaluation error (a failed merge, for instance)
-    infra_error = "infra error"
-    config_error = "config error"
-    cancelled = "cancelled"
-    running = "running"
-    queued = "queued"
-
-    ALL = (passed, failed, eval_error, infra_error, config_error, cancelled, running, queued)
+Outcome = JobOutcome  # the report colours each job by its one outcome
 
 
 @dataclass(frozen=True)
@@ -94,19 +83,9 @@ def load_report_data(store: Store, run_name: str) -> ReportData:
         )
 
 
-def outcome(job: Job) -> str:
-    if job.state == JobState.done:
-        if job.eval_status == "error":
-            return Outcome.eval_error
-        return Outcome.passed if job.both_passed else Outcome.failed
-    return {JobState.failed: Outcome.config_error, JobState.failed_infra: Outcome.infra_error,
-            JobState.cancelled: Outcome.cancelled, JobState.running: Outcome.running,
-            }.get(job.state, Outcome.queued)
-
-
 def pair_label(key: tuple) -> str:
     repo, task_id, features = key
-    return f"{repo}/{task_id} " + "+".join(f"f{f}" for f in features)
+    return group_label(repo, task_id, features)
 
 
 def gap_matrix(data: ReportData, setting: str) -> dict[tuple[bool, bool], int]:
@@ -150,7 +129,7 @@ def _job_row(item: FinishedJob) -> JobRow:
     finished = job.state in FINISHED_STATES
     return JobRow(
         pair=pair_label(pair_key(job)), key=pair_key(job), setting=job.setting, state=job.state,
-        outcome=outcome(job), merge_status=job.merge_status, both_passed=job.both_passed,
+        outcome=job_outcome(job), merge_status=job.merge_status, both_passed=job.both_passed,
         cost_usd=cost, cost_unknown_agents=unknown,
         duration_s=sum(spans) if finished and spans else None, attempts=job.attempts,
         messages=sum(a.messages_sent for a in runs),

@@ -52,7 +52,7 @@ def success(data: ReportData) -> Figure | str:
     bars, rates = figure.subplots(1, 2, width_ratios=(2.2, 1), sharey=True)
     for row, setting in enumerate(settings):
         left = 0
-        for outcome in Outcome.ALL:
+        for outcome in Outcome:
             count = sum(1 for j in data.jobs_in(setting) if j.outcome == outcome)
             if count:
                 bars.barh(row, count, left=left, color=OUTCOME_COLOURS[outcome], edgecolor="white")
@@ -69,7 +69,7 @@ def success(data: ReportData) -> Figure | str:
             rates.barh(row + offset, figures[key], height=0.34, color=colour)
             rates.text(figures[key] + 0.02, row + offset, f"{figures[key]:.3g}", va="center", fontsize=8)
     rates.set(xlim=(0, 1.15), xlabel="rate", title="pass rate vs success rate")
-    handles = [Patch(color=OUTCOME_COLOURS[o], label=o) for o in Outcome.ALL] + [
+    handles = [Patch(color=OUTCOME_COLOURS[o], label=o) for o in Outcome] + [
         Patch(color=PASS_RATE, label="pass rate (eval errors left out)"),
         Patch(color=SUCCESS_RATE, label="success rate (errors = failures)")]
     figure.legend(handles=handles, loc="outside lower center", ncols=5, fontsize=8, frameon=False)
