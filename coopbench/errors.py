@@ -8,10 +8,16 @@ Every failure is classified once, here, by its type:
   Worth retrying elsewhere or later.
 - Agent outcomes (limits hit, failed tests, merge conflicts) are *not* exceptions: they are
   results, recorded and never retried.
+- Anything else raised in coopbench's own code is a bug of ours: never the model's outcome.
 
-The CLI turns a ``CoopbenchError`` into its message and ``exit_code``; the worker turns it
-into a stored job status.
+The CLI turns a ``CoopbenchError`` into its message and ``exit_code``; a job's exception
+becomes its stored state in one place, ``coopbench.job.failures``.
 """
+
+import traceback
+from pathlib import Path
+
+_PACKAGE_DIR = Path(__file__).resolve().parent
 
 
 class CoopbenchError(Exception):
@@ -58,3 +64,10 @@ class SandboxError(InfraError):
 
 class LeaseLost(InfraError):
     """Another delivery took over this job; our results must not be committed."""
+
+
+def raised_in_coopbench(error: BaseException) -> bool:
+    """Whether ``error`` was raised by coopbench's own code (its innermost frame is in this
+    package), rather than by a library an agent drives (litellm, mini-swe-agent)."""
+    frames = traceback.extract_tb(error.__traceback__)
+    return bool(frames) and Path(frames[-1].filename).resolve().is_relative_to(_PACKAGE_DIR)

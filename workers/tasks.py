@@ -4,6 +4,7 @@ import logging
 import os
 
 from celery import current_app, shared_task, signals
+from celery.exceptions import SoftTimeLimitExceeded
 
 from coopbench.config import load_settings
 from coopbench.job.eval_stage import run_evaluation
@@ -22,7 +23,7 @@ def services(hostname: str) -> Services:
     global _services
     if _services is None:
         _services = Services(load_settings(), worker_name=f"{hostname}:{os.getpid()}",
-                             publish=_publish_retry)
+                             publish=_publish_retry, interruptions=(SoftTimeLimitExceeded,))
     return _services
 
 

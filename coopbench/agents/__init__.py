@@ -1,5 +1,6 @@
 """Agents by name. An agent is anything with ``run(task, sandbox) -> AgentResult``."""
 
+import os
 from collections.abc import Callable
 
 from coopbench.agents.base import Agent, AgentResult, AgentStatus, AgentTask
@@ -9,7 +10,9 @@ from coopbench.errors import ConfigError
 
 def _mini_swe_agent() -> Agent:
     # Imported on first use: it pulls in litellm and mini-swe-agent (seconds of import time),
-    # which the CLI and oracle runs do not need.
+    # which the CLI and oracle runs do not need. The package prints a banner on import unless
+    # told not to; a worker's log is no place for it.
+    os.environ.setdefault("MSWEA_SILENT_STARTUP", "1")
     from coopbench.agents.mini_swe import MiniSweAgent
 
     return MiniSweAgent()

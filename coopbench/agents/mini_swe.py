@@ -8,18 +8,15 @@ agent config keys and the prompts in ``prompts/``). This module runs them for on
 turns the outcome into an ``AgentResult``.
 
 Outcomes: Submitted, LimitsExceeded (steps, cost, or max_consecutive_format_errors) and
-Error (anything else the loop raised, e.g. context window exceeded) are results. Two are
-raised instead, with the result so far as ``error.partial_result``: ``LLMConfigError``
-(credentials, unknown model, bad request; the job fails) and ``LLMProviderError`` (still
-failing after the retries; the job is retried), as is any other ``CoopbenchError`` (the
-container failing, for instance).
+Error (anything else the loop's libraries raised, e.g. context window exceeded) are results.
+Raised instead, with the result so far as ``error.partial_result``: ``LLMConfigError``
+(credentials, unknown model, bad request; the job fails), ``LLMProviderError`` (still
+failing after the retries; the job is retried), any other ``CoopbenchError`` (the container
+failing, for instance), and an exception raised in coopbench's own code (a bug of ours, not
+the model's outcome: ``coopbench.job.failures``).
 """
 
 import logging
-import os
-
-# The package prints a banner on import unless told not to; a worker's log is no place for it.
-os.environ.setdefault("MSWEA_SILENT_STARTUP", "1")
 
 from coopbench.agents.base import PATCH_FILE, AgentResult, AgentStatus, AgentTask
 from coopbench.agents.mini_swe_env import SandboxEnvironment
@@ -28,7 +25,7 @@ from coopbench.agents.mini_swe_loop import CoopbenchLoop
 from coopbench.agents.mini_swe_messaging import Messenger
 from coopbench.agents.mini_swe_model import CoopbenchLitellmModel, build_model
 from coopbench.agents.mini_swe_settings import MiniSweSettings
-from coopbench.errors import ConfigError, CoopbenchError
+from coopbench.errors import ConfigError, CoopbenchError, raised_in_coopbench
 from coopbench.sandbox.containers import Sandbox
 from coopbench.secrets import redact
 from coopbench.store.engine import utcnow
@@ -88,16 +85,17 @@ class MiniSweAgent:
             cost_limit=settings.cost_limit_for(task),
             max_consecutive_format_errors=settings.max_consecutive_format_errors,
         )
-        raised: CoopbenchError | None = None
+        raised: Exception | None = None
         error: str | None = None
         try:
             loop.run(task_text(task), agent_id=task.agent_id, partner_ids=list(task.partner_ids),
                      messaging=messenger is not None, message_wait_s=settings.message_wait_s)
-        except CoopbenchError as exc:  # LLMConfigError, LLMProviderError, SandboxError...
-            raised = exc
         except Exception as exc:
-            error = redact(f"{type(exc).__name__}: {exc}")
-            log.warning("agent %s stopped by %s", task.agent_id, error)
+            if isinstance(exc, CoopbenchError) or raised_in_coopbench(exc):
+                raised = exc  # LLMConfigError, LLMProviderError, SandboxError, a bug of ours
+            else:
+                error = redact(f"{type(exc).__name__}: {exc}")
+                log.warning("agent %s stopped by %s", task.agent_id, error)
         result = _result(task, loop, model, messenger, started_at,
                          patch=_read_patch(sandbox), error=error or (str(raised) if raised else None))
         log.info("agent %s: %s after %d steps, cost %s", task.agent_id, result.status,

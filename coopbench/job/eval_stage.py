@@ -7,17 +7,16 @@ store: the agents never run again.
 
 import logging
 
-import docker
-
-from coopbench.errors import ConfigError, InfraError, LeaseLost
+from coopbench.errors import LeaseLost
 from coopbench.evaluation.evaluate import EvalInput, evaluate
 from coopbench.evaluation.patches import TestFilter
+from coopbench.job.failures import classify, record_evaluation_failure
 from coopbench.job.image import with_job_image
 from coopbench.job.services import Services
 from coopbench.job.spec import JobSpec, load_job_spec, stored_patches
 from coopbench.store import Evaluation, EvaluationState
 from coopbench.store.claims import Heartbeat, claim_evaluation
-from coopbench.store.results import record_evaluation_done, record_evaluation_failed
+from coopbench.store.results import record_evaluation_done
 
 log = logging.getLogger(__name__)
 
@@ -60,11 +59,9 @@ def run_evaluation(evaluation_id: int, services: Services) -> str | None:
                 raise LeaseLost(f"{claim.label}: lease lost while running")
             record_evaluation_done(store, claim, evaluation, outcome)
             return EvaluationState.done
-        except LeaseLost:
-            return None
-        except (ConfigError, InfraError, docker.errors.DockerException) as error:
-            record_evaluation_failed(store, claim, f"{error.__class__.__name__}: {error}")
-            return EvaluationState.failed_infra
-        except BaseException as error:  # a bug, or Celery's time limit: never leave it "running"
-            record_evaluation_failed(store, claim, f"{error.__class__.__name__}: {error}")
-            raise
+        except BaseException as error:  # never left "running", whatever it was
+            failure = classify(error, services.interruptions)
+            state = record_evaluation_failure(store, claim, failure)
+            if failure.reraise:  # a bug or an interruption: the worker sees it too
+                raise
+            return state

@@ -1,7 +1,7 @@
 """Running one job: claim it, run its agents in containers, evaluate, commit the outcome.
 
 A plain function of (job id, services): the Celery task only calls ``run_job``, and a test
-can call it without a broker. Errors are turned into stored states here and nowhere else.
+can call it without a broker. An exception becomes a stored state in ``failures``.
 
 Each stage's outcome is committed when the stage ends (see ``store.results``): a job whose
 agents finished but whose evaluation could not run keeps its patches, and its next attempt
@@ -12,20 +12,18 @@ import contextlib
 import dataclasses
 import json
 import logging
-import random
 import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
-import docker
-
 from coopbench.agents import AgentResult, AgentStatus, AgentTask, get_agent
 from coopbench.bus.message_bus import MessageBus
-from coopbench.errors import ConfigError, CoopbenchError, InfraError, LeaseLost
+from coopbench.errors import LeaseLost
 from coopbench.evaluation.evaluate import evaluate
 from coopbench.evaluation.patches import TestFilter
 from coopbench.job.eval_stage import eval_input
+from coopbench.job.failures import classify, record_job_failure
 from coopbench.job.gold import run_gold_merge
 from coopbench.job.image import with_job_image
 from coopbench.job.outcome import agent_run_row, result_json
@@ -37,11 +35,8 @@ from coopbench.secrets import redact, redact_files, redact_text
 from coopbench.store import JobState, utcnow
 from coopbench.store.claims import Claim, Heartbeat, claim_job
 from coopbench.store.results import (
-    record_abandoned,
     record_agents,
-    record_failed,
     record_job_evaluated,
-    record_retry,
     start_evaluation,
 )
 
@@ -78,36 +73,12 @@ def run_job(job_id: str, services: Services) -> str | None:
                          job_id, agents_attempt_id)
             run_evaluation_stage(spec, claim, agents_attempt_id, services)  # a fenced commit
             return JobState.done
-        except LeaseLost as error:
-            record_abandoned(services.store, claim, str(error))
-            return None
-        except ConfigError as error:
-            record_failed(services.store, claim, JobState.failed, "config",
-                          redact_text(str(error)), _evidence(error))
-            return JobState.failed
-        except (InfraError, docker.errors.DockerException) as error:
-            return _infra_failure(services, claim, error)
-        except BaseException as error:  # a bug, a time limit, a worker shutting down: never
-            _infra_failure(services, claim, error)  # leave it "running"; retry if allowed
-            raise
-
-
-def _infra_failure(services: Services, claim: Claim, error: BaseException) -> str | None:
-    """Retry the job after a backoff while it has retries left; else it is failed_infra."""
-    settings = services.settings
-    message = redact_text(f"{error.__class__.__name__}: {error}")
-    if claim.attempt_number <= settings.infra_retries:
-        if not record_retry(services.store, claim, message, _evidence(error)):
-            return None  # cancelled or taken over meanwhile
-        services.requeue(claim.job_id, retry_delay_s(settings.retry_backoff_s, claim.attempt_number))
-        return JobState.queued
-    record_failed(services.store, claim, JobState.failed_infra, "infra", message, _evidence(error))
-    return JobState.failed_infra
-
-
-def retry_delay_s(base_s: float, attempt: int, cap_s: float = 600.0) -> float:
-    """Exponential backoff with +-50% jitter, so that jobs failed together do not retry together."""
-    return min(base_s * 2 ** (attempt - 1), cap_s) * random.uniform(0.5, 1.5)
+        except BaseException as error:  # never left "running", whatever it was
+            failure = classify(error, services.interruptions, _evidence(error))
+            state = record_job_failure(services, claim, failure)
+            if failure.reraise:  # a bug or an interruption: the worker sees it too
+                raise
+            return state
 
 
 @dataclass
@@ -154,15 +125,11 @@ def run_agents(spec: JobSpec, claim: Claim, services: Services) -> AgentsOutcome
                 with wall.watching(box.kill):
                     result = agent.run(task, box)
             return wall.limit_result(result) if wall.expired else result
-        except CoopbenchError as error:
+        except Exception as error:
             if wall.expired:  # the container was stopped under the agent: its limit, not ours
                 return wall.limit_result(getattr(error, "partial_result", None) or AgentResult(
                     role, assignment.feature_ids, AgentStatus.error, started, utcnow()))
-            raise
-        except Exception as error:  # an agent's own failure is its outcome, not ours
-            log.exception("job %s: agent %s failed", spec.job.id, role)
-            return AgentResult(role, assignment.feature_ids, AgentStatus.error, started,
-                               utcnow(), error=f"{error.__class__.__name__}: {error}")
+            raise  # an agent returns its own outcomes; what it raises goes to ``failures``
         finally:
             if task.channel is not None:  # the partner must not wait for a gone agent
                 task.channel.finish()

@@ -22,10 +22,14 @@ class Services:
     """What a job needs from its host, made once per worker process."""
 
     def __init__(self, settings: Settings, worker_name: str | None = None,
-                 publish: Callable[[str, float], None] | None = None):
+                 publish: Callable[[str, float], None] | None = None,
+                 interruptions: tuple[type[BaseException], ...] = ()):
         self.settings = settings
         self.worker_name = worker_name or f"{host_name()}:{os.getpid()}"
         self._publish = publish  # (job id, countdown s): send the job's message again
+        # What the worker's runtime raises into a job to stop it (Celery's soft time limit):
+        # infrastructure, not a bug of ours (``failures.classify``).
+        self.interruptions = interruptions
 
     def requeue(self, job_id: str, delay_s: float) -> None:
         """Send a re-queued job's message after ``delay_s``; without a publisher (or if

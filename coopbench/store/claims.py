@@ -17,7 +17,7 @@ from sqlalchemy import and_, func, or_, select, update
 
 from coopbench.errors import LeaseLost
 from coopbench.store.engine import Store, host_name, retry_on_disconnect, utcnow
-from coopbench.store.models import Attempt, Evaluation, EvaluationState, Job, JobState, Run
+from coopbench.store.models import Attempt, AttemptState, ErrorClass, Evaluation, EvaluationState, Job, JobState, Run
 
 log = logging.getLogger(__name__)
 
@@ -77,13 +77,14 @@ def claim_job(store: Store, job_id: str, worker: str, lease_s: float) -> Claim |
         # The holder of an expired lease is gone or cut off: its attempt is over.
         session.execute(
             update(Attempt)
-            .where(Attempt.job_id == job_id, Attempt.state == "running")
-            .values(state="abandoned", finished_at=now, error_class="infra", error="lease expired")
+            .where(Attempt.job_id == job_id, Attempt.state == AttemptState.running)
+            .values(state=AttemptState.abandoned, finished_at=now, error_class=ErrorClass.infra,
+                    error="lease expired")
         )
         close_job_evaluations(session, job_id, EvaluationState.abandoned, "lease expired")
         attempt = Attempt(
             job_id=job_id, number=number, fencing_token=token, host=host_name(),
-            worker=worker, state="running", started_at=now,
+            worker=worker, state=AttemptState.running, started_at=now,
         )
         session.add(attempt)
         session.flush()

@@ -36,6 +36,22 @@ class JobState(enum.StrEnum):
 FINISHED_STATES = (JobState.done, JobState.failed, JobState.failed_infra, JobState.cancelled)
 
 
+class AttemptState(enum.StrEnum):
+    running = "running"
+    done = "done"
+    failed = "failed"  # a configuration error, or a bug of coopbench's (error_class says which)
+    failed_infra = "failed_infra"
+    abandoned = "abandoned"  # its claim was taken over (cancelled, or its lease expired)
+
+
+class ErrorClass(enum.StrEnum):
+    """Why an attempt or an evaluation failed (``coopbench.job.failures``)."""
+
+    config = "config"  # the run's setup: the user must act; not retried
+    infra = "infra"  # Docker, Redis, the store, the provider, a time limit: retried
+    bug = "bug"  # coopbench's own code failed: not retried, the traceback kept
+
+
 class Base(DeclarativeBase):
     type_annotation_map = {datetime: DateTime(), dict: JSON, list: JSON}
 
@@ -132,10 +148,10 @@ class Attempt(Base):
     fencing_token: Mapped[int]
     host: Mapped[str] = mapped_column(String(255))
     worker: Mapped[str] = mapped_column(String(300))
-    state: Mapped[str] = mapped_column(String(20))  # running | done | failed | failed_infra | abandoned
+    state: Mapped[str] = mapped_column(String(20))  # AttemptState
     started_at: Mapped[datetime]
     finished_at: Mapped[datetime | None]
-    error_class: Mapped[str | None] = mapped_column(String(20))  # infra | config
+    error_class: Mapped[str | None] = mapped_column(String(20))  # ErrorClass
     error: Mapped[str | None] = mapped_column(Text)
 
     job: Mapped[Job] = relationship(back_populates="attempt_rows")
@@ -171,6 +187,7 @@ class EvaluationState(enum.StrEnum):
     queued = "queued"  # asked for by `coopbench evaluate`, waiting for a worker
     running = "running"
     done = "done"  # evaluated (its outcome may be an upstream evaluation error, see ``error``)
+    failed = "failed"  # a configuration error or a bug of ours: retrying cannot help
     failed_infra = "failed_infra"  # the evaluation itself could not run
     abandoned = "abandoned"  # its claim was taken over
     cancelled = "cancelled"  # `coopbench cancel`

@@ -24,7 +24,17 @@ from coopbench.store.claims import (
 )
 from coopbench.store.engine import Store, host_name, retry_on_disconnect, utcnow
 from coopbench.store.eval_outcome import EvalOutcome
-from coopbench.store.models import AgentRun, Artifact, Attempt, Evaluation, EvaluationState, Job, JobState
+from coopbench.store.models import (
+    AgentRun,
+    Artifact,
+    Attempt,
+    AttemptState,
+    ErrorClass,
+    Evaluation,
+    EvaluationState,
+    Job,
+    JobState,
+)
 
 log = logging.getLogger(__name__)
 
@@ -76,7 +86,7 @@ def record_job_evaluated(store: Store, claim: Claim, evaluation: Evaluation,
         session.execute(update(Evaluation).where(Evaluation.id == evaluation.id)
                         .values(state=EvaluationState.done, finished_at=now, **_outcome(outcome)))
         _add_evaluation_artifacts(session, evaluation, outcome, now)
-        _finish_attempt(session, claim, "done", now)
+        _finish_attempt(session, claim, AttemptState.done, now)
 
 
 @retry_on_disconnect
@@ -98,11 +108,11 @@ def record_evaluation_done(store: Store, claim: EvaluationClaim, evaluation: Eva
 
 
 @retry_on_disconnect
-def record_evaluation_failed(store: Store, claim: EvaluationClaim, error: str) -> None:
+def record_evaluation_failed(store: Store, claim: EvaluationClaim, state: EvaluationState,
+                             error: str) -> None:
     try:
         with store.session() as session, session.begin():
-            fenced_evaluation_update(session, claim, state=EvaluationState.failed_infra,
-                                     finished_at=utcnow(), error=error)
+            fenced_evaluation_update(session, claim, state=state, finished_at=utcnow(), error=error)
     except LeaseLost:
         log.warning("%s: failed after its claim was taken over: %s", claim.label, error)
 
@@ -114,11 +124,11 @@ def record_done(store: Store, claim: Claim, job_values: dict, artifacts: dict[st
     with store.session() as session, session.begin():
         fenced_update(session, claim, state=JobState.done, finished_at=now, error=None, **job_values)
         _add_artifacts(session, claim.job_id, claim.attempt_id, None, artifacts, now)
-        _finish_attempt(session, claim, "done", now)
+        _finish_attempt(session, claim, AttemptState.done, now)
 
 
 @retry_on_disconnect
-def record_failed(store: Store, claim: Claim, state: JobState, error_class: str, error: str,
+def record_failed(store: Store, claim: Claim, state: JobState, error_class: ErrorClass, error: str,
                   artifacts: dict[str, str] | None = None) -> None:
     """The attempt failed; ``artifacts`` are what it leaves as evidence (kept with it)."""
     now = utcnow()
@@ -132,7 +142,7 @@ def record_retry(store: Store, claim: Claim, error: str,
     """The attempt failed for an infrastructure reason and the job has retries left: it goes
     back to queued (its message not yet sent), the failed attempt kept with its evidence.
     False if the claim was gone (cancelled, taken over): nothing to re-queue then."""
-    return _close_failed_attempt(store, claim, utcnow(), JobState.failed_infra, "infra", error,
+    return _close_failed_attempt(store, claim, utcnow(), AttemptState.failed_infra, ErrorClass.infra, error,
                                  artifacts, state=JobState.queued, published_at=None)
 
 
@@ -161,7 +171,7 @@ def record_abandoned(store: Store, claim: Claim, reason: str) -> None:
 
 def _abandon(store: Store, claim: Claim, reason: str) -> None:
     with store.session() as session, session.begin():
-        _finish_attempt(session, claim, "abandoned", utcnow(), "infra", reason)
+        _finish_attempt(session, claim, AttemptState.abandoned, utcnow(), ErrorClass.infra, reason)
 
 
 def _outcome(outcome: EvalOutcome) -> dict:
