@@ -78,8 +78,7 @@ def retry_run(settings: Settings, run_name: str, failed_infra_only: bool = False
 
 
 def _open(settings: Settings) -> Store:
-    store = Store(settings.database_url)
-    store.check()
+    store = Store.open(settings)
     store.upgrade()
     return store
 

@@ -68,7 +68,7 @@ class EnqueueReport:
 
 
 def enqueue_run(settings: Settings, request: RunRequest) -> EnqueueReport:
-    store = Store(settings.database_url)
+    store = Store.open(settings)
     publisher = Publisher(settings)
     store.check()
     publisher.check()

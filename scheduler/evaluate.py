@@ -34,7 +34,7 @@ class EvaluateReport:
 
 def request_evaluations(settings: Settings, run_name: str, test_filter: str | None = None,
                         force: bool = False) -> EvaluateReport:
-    store, publisher = Store(settings.database_url), Publisher(settings)
+    store, publisher = Store.open(settings), Publisher(settings)
     store.check()
     publisher.check()
     store.upgrade()

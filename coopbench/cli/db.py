@@ -11,7 +11,7 @@ db_app = typer.Typer(help="Manage the SQL store.", no_args_is_help=True)
 @db_app.command("upgrade")
 def upgrade(ctx: typer.Context) -> None:
     """Create the schema, or migrate it to the newest revision."""
-    store = Store(settings_from(ctx).database_url)
+    store = Store.open(settings_from(ctx))
     store.upgrade()
     console.print(f"store {store.safe_url} is at the newest schema")
 

@@ -64,7 +64,7 @@ def demo(
             report = enqueue_run(settings, request)
             console.print(f"enqueued {report.jobs_total} jobs of run {run_name} "
                           f"on {workers} workers; logs in {logs}")
-            store = Store(settings.database_url)
+            store = Store.open(settings)
             counts = wait_for_run(store, run_name, console, DEMO_TIMEOUT_S, local.alive)
             if not local.alive():
                 raise InfraError(f"the local workers exited early; see {logs}/worker-*.log")

@@ -17,8 +17,7 @@ def export(
     out: Annotated[Path, typer.Option("--out", help="Directory to write into.")] = Path("results"),
 ) -> None:
     """Write results-manifest.json and per-job result/patch/eval files for a run."""
-    store = Store(settings_from(ctx).database_url)
-    store.check()
+    store = Store.open(settings_from(ctx))
     manifest = export_run(store, run, out)
     console.print(settings_table(manifest))
     console.print(f"wrote {out / MANIFEST_NAME} and {len(manifest['jobs'])} job entries")

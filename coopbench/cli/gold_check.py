@@ -2,7 +2,6 @@
 
 import hashlib
 import json
-import os
 from pathlib import Path
 from typing import Annotated
 
@@ -21,6 +20,7 @@ from coopbench.cli.options import (
 from coopbench.dataset.tasks import load_tasks
 from coopbench.errors import ConfigError, InfraError
 from coopbench.evaluation.patches import TestFilter
+from coopbench.export.files import write_json
 from coopbench.job.gold import gold_report
 from coopbench.job.setting import Setting
 from coopbench.ops.localcluster import LocalWorkers
@@ -71,7 +71,7 @@ def gold_check(
     report = enqueue_run(settings, request)
     console.out(f"gold check {run_name}: {report.jobs_total} pairs "
                 f"({report.already_finished} already checked), {report.published} published")
-    store = Store(settings.database_url)
+    store = Store.open(settings)
     if local_workers:
         logs = out.parent / f"{run_name}-logs"
         with LocalWorkers(settings, local_workers, 2, logs, name_prefix="gold") as local:
@@ -84,10 +84,7 @@ def gold_check(
                          f"(are workers running on queue {settings.queue!r}?); run the same "
                          "command again to resume; no report was written")
     body = gold_report(store, run_name)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    temporary = out.with_name(f".{out.name}.tmp")
-    temporary.write_text(json.dumps(body, indent=2))
-    os.replace(temporary, out)
+    write_json(out, body)
     summary = body["summary"]
     console.out(f"{summary['total_pairs']} pairs: {summary['conflicts']} conflict, "
                 f"{summary['clean_merges']} clean, {summary['errors']} errors "

@@ -17,8 +17,7 @@ def report(
     """Write DIR/report.html (readable offline, no JavaScript) and its PNG plots for a run."""
     from coopbench.export.report import write_report  # matplotlib is imported only here
 
-    store = Store(settings_from(ctx).database_url)
-    store.check()
+    store = Store.open(settings_from(ctx))
     page = write_report(store, run, out)
     console.out(f"wrote {page}")
 

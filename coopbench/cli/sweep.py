@@ -38,8 +38,7 @@ def sweep(
     if settings.broker_url.split(":", 1)[0] not in REDIS_SCHEMES:
         raise ConfigError(f"the sweeper reads the broker's queue in Redis; {settings.broker_url} "
                           "is not a redis:// URL")
-    store = Store(settings.database_url)
-    store.check()
+    store = Store.open(settings)
     broker = redis.Redis.from_url(settings.broker_url, socket_timeout=30)
     if once:
         console.out(_one_pass(settings, store, broker, cleanup))

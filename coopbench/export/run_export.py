@@ -10,7 +10,6 @@ export never leaves a file half-written.
 import copy
 import json
 import logging
-import os
 from pathlib import Path
 
 from sqlalchemy import select
@@ -18,6 +17,7 @@ from sqlalchemy.orm import selectinload
 
 from coopbench.dataset.tasks import group_dir_name
 from coopbench.errors import ConfigError
+from coopbench.export.files import write_atomic, write_json
 from coopbench.export.manifest import (
     MANIFEST_VERSION,
     FinishedJob,
@@ -88,7 +88,7 @@ def export_run(store: Store, run_name: str, out: Path) -> dict:
     by_setting = group_by_setting(finished)
     for setting, items in by_setting.items():
         for name, body in run_files(run, setting, items).items():
-            _write_json(out / f"{run_name}-{setting}" / name, body)
+            write_json(out / f"{run_name}-{setting}" / name, body)
     manifest = {
         "manifest_version": MANIFEST_VERSION,
         "exported_at": utcnow().isoformat(),
@@ -99,7 +99,7 @@ def export_run(store: Store, run_name: str, out: Path) -> dict:
     if gap:  # only when solo and a coop setting share done pairs
         manifest["coordination_gap"] = gap
     manifest["jobs"] = [_manifest_entry(item, run_name) for item in finished]
-    _write_json(out / MANIFEST_NAME, manifest)
+    write_json(out / MANIFEST_NAME, manifest)
     return manifest
 
 
@@ -138,7 +138,7 @@ def _write_job_files(out: Path, relative: Path, item: FinishedJob,
     # root was given (relative when --out is), which upstream's eval uses to find the files.
     result["run_name"] = relative.parts[0]
     result["log_dir"] = str(out / relative)
-    _write_json(directory / "result.json", result)
+    write_json(directory / "result.json", result)
     runs = {run.agent_id: run for run in item.agent_runs}
 
     def trajectory(agent_id: str, fid: int | None) -> dict:
@@ -146,16 +146,16 @@ def _write_job_files(out: Path, relative: Path, item: FinishedJob,
         return trajectory_json(job, runs.get(agent_id), agent_id, fid, messages)
 
     if not setting_row(job.setting).multi_agent:
-        _write_text(directory / "solo.patch", text("solo.patch", ""))
-        _write_json(directory / "solo_traj.json", trajectory("solo", None))
+        write_atomic(directory / "solo.patch", text("solo.patch", ""))
+        write_json(directory / "solo_traj.json", trajectory("solo", None))
     else:
         for agent in assignments(job.setting, job.features):  # files named by feature id
             fid = agent.feature_ids[0]
-            _write_text(directory / f"agent{fid}.patch", text(f"{agent.agent_id}.patch", ""))
-            _write_json(directory / f"agent{fid}_traj.json", trajectory(agent.agent_id, fid))
-        _write_text(directory / "conversation.json", text("conversation.json", "[]"))
+            write_atomic(directory / f"agent{fid}.patch", text(f"{agent.agent_id}.patch", ""))
+            write_json(directory / f"agent{fid}_traj.json", trajectory(agent.agent_id, fid))
+        write_atomic(directory / "conversation.json", text("conversation.json", "[]"))
     if "eval.json" in artifacts:
-        _write_text(directory / "eval.json", text("eval.json", ""))
+        write_atomic(directory / "eval.json", text("eval.json", ""))
 
 
 def _with_tokens(result: dict, agent_runs: list[AgentRun]) -> dict:
@@ -210,13 +210,3 @@ def _manifest_entry(item: FinishedJob, run_name: str) -> dict:
         "dir": str(job_dir(run_name, job)) if job.state == JobState.done else None,
     }
 
-
-def _write_json(path: Path, value: object) -> None:
-    _write_text(path, json.dumps(value, indent=2, default=str))
-
-
-def _write_text(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(f".{path.name}.tmp")
-    temporary.write_text(text)
-    os.replace(temporary, path)

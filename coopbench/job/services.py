@@ -52,7 +52,7 @@ class Services:
 
     @cached_property
     def store(self) -> Store:
-        return Store(self.settings.database_url)
+        return Store.open(self.settings, check=False)
 
     @cached_property
     def docker(self) -> docker.DockerClient:

@@ -3,11 +3,11 @@ refreshed every sweep period, so that the status view shows the cluster without 
 (which forgets on restart) and tells a silent worker from a live one."""
 
 import logging
-import threading
 
 from sqlalchemy import update
 
 from coopbench.config import Settings
+from coopbench.periodic import PeriodicThread
 from coopbench.store import Store, Worker, utcnow
 from coopbench.store.engine import host_name
 
@@ -33,33 +33,31 @@ class Presence:
     def __init__(self, settings: Settings, name: str, concurrency: int, queues: list[str]):
         self.settings, self.name = settings, name
         self.concurrency, self.queues = concurrency, queues
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._loop, name="coopbench-presence", daemon=True)
+        self._registered = False
+        self._thread = PeriodicThread("coopbench-presence", settings.sweep_interval_s, self._pass,
+                                      run_first=True)
 
     def start(self) -> "Presence":
         self._thread.start()
         return self
 
     def stop(self) -> None:
-        self._stop.set()
+        self._thread.stop(timeout_s=0)
 
-    def _loop(self) -> None:
+    def _pass(self) -> None:
         limits = {"max_containers": self.settings.max_containers,
                   "container_memory": self.settings.container_memory,
                   "container_cpus": self.settings.container_cpus}
-        registered = False
-        while not self._stop.is_set():
-            # A store per pass, closed after it: in a worker's main process nothing stays
-            # open between passes for a pool process forked later to inherit.
-            store = Store(self.settings.database_url)
-            try:
-                if registered:
-                    touch_worker(store, self.name)
-                else:
-                    register_worker(store, self.name, self.concurrency, self.queues, limits)
-                    registered = True
-            except Exception as error:  # the store away for a while: try next time
-                log.warning("worker presence: %s", str(error).splitlines()[0])
-            finally:
-                store.dispose()
-            self._stop.wait(self.settings.sweep_interval_s)
+        # A store per pass, closed after it: in a worker's main process nothing stays
+        # open between passes for a pool process forked later to inherit.
+        store = Store.open(self.settings, check=False)
+        try:
+            if self._registered:
+                touch_worker(store, self.name)
+            else:
+                register_worker(store, self.name, self.concurrency, self.queues, limits)
+                self._registered = True
+        except Exception as error:  # the store away for a while: try next time
+            log.warning("worker presence: %s", str(error).splitlines()[0])
+        finally:
+            store.dispose()

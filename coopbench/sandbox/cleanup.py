@@ -22,7 +22,6 @@ Docker engine (a demo next to a real run): it is removed only once older than
 """
 
 import logging
-import threading
 import time
 from dataclasses import dataclass
 from datetime import datetime
@@ -34,6 +33,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from coopbench.config import Settings
 from coopbench.errors import SandboxError
+from coopbench.periodic import PeriodicThread
 from coopbench.sandbox.containers import LABEL_PREFIX, docker_client
 from coopbench.store import Evaluation, EvaluationState, Job, JobState, Store, utcnow
 
@@ -182,31 +182,25 @@ class PeriodicCleanup:
 
     def __init__(self, settings: Settings):
         self.settings = settings
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._loop, name="coopbench-cleanup", daemon=True)
+        self._thread = PeriodicThread("coopbench-cleanup", settings.sweep_interval_s, self._pass,
+                                      run_first=True)
 
     def start(self) -> "PeriodicCleanup":
         self._thread.start()
         return self
 
     def stop(self, timeout_s: float = 10) -> None:
-        self._stop.set()
-        if self._thread.is_alive():
-            self._thread.join(timeout_s)
+        self._thread.stop(timeout_s)
 
-    def _loop(self) -> None:
-        while not self._stop.is_set():
-            try:
-                self.run_once()
-            except (docker.errors.DockerException, SandboxError, SQLAlchemyError) as error:
-                # Docker or the store away for a while: try again next time
-                log.warning("container cleanup failed: %s", str(error).splitlines()[0])
-            except Exception:
-                log.exception("container cleanup failed")
-            self._stop.wait(self.settings.sweep_interval_s)
+    def _pass(self) -> None:
+        try:
+            self.run_once()
+        except (docker.errors.DockerException, SandboxError, SQLAlchemyError) as error:
+            # Docker or the store away for a while: try again next time
+            log.warning("container cleanup failed: %s", str(error).splitlines()[0])
 
     def run_once(self) -> list[str]:
-        store = Store(self.settings.database_url)
+        store = Store.open(self.settings, check=False)
         try:
             return cleanup_once(self.settings, store)
         finally:

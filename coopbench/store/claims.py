@@ -16,6 +16,7 @@ from datetime import timedelta
 from sqlalchemy import and_, func, or_, select, update
 
 from coopbench.errors import LeaseLost
+from coopbench.periodic import PeriodicThread
 from coopbench.store.engine import Store, host_name, retry_on_disconnect, utcnow
 from coopbench.store.models import Attempt, AttemptState, ErrorClass, Evaluation, EvaluationState, Job, JobState, Run
 
@@ -220,17 +221,15 @@ class Heartbeat:
         self.store, self.claim, self.lease_s = store, claim, lease_s
         self.on_lost = on_lost  # e.g. stop the job's containers at once (a cancel, a takeover)
         self.lost = threading.Event()
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._beat, name=f"heartbeat-{claim.job_id[:8]}",
-                                        daemon=True)  # claim: a Claim or an EvaluationClaim
+        # claim: a Claim or an EvaluationClaim
+        self._thread = PeriodicThread(f"heartbeat-{claim.job_id[:8]}", lease_s / 3, self._beat)
 
     def __enter__(self) -> "Heartbeat":
         self._thread.start()
         return self
 
     def __exit__(self, *exc_info: object) -> None:
-        self._stop.set()
-        self._thread.join()
+        self._thread.stop(None)
 
     def _call_on_lost(self) -> None:
         try:
@@ -239,13 +238,12 @@ class Heartbeat:
         except Exception:  # stopping containers is best effort; the cleanup sweeps the rest
             log.exception("%s: stopping after the lease was lost failed", self.claim.label)
 
-    def _beat(self) -> None:
-        while not self._stop.wait(self.lease_s / 3):
-            try:
-                if not self.claim.renew(self.store, self.lease_s):
-                    log.warning("%s: lease lost", self.claim.label)
-                    self.lost.set()
-                    self._call_on_lost()
-                    return
-            except Exception:  # a database blip: keep trying until the lease runs out
-                log.exception("%s: heartbeat failed", self.claim.label)
+    def _beat(self) -> bool:
+        """One renewal; False (the end of the heartbeat) once the claim is gone. A database
+        blip raises, is logged, and the next renewal tries again until the lease runs out."""
+        if self.claim.renew(self.store, self.lease_s):
+            return True
+        log.warning("%s: lease lost", self.claim.label)
+        self.lost.set()
+        self._call_on_lost()
+        return False

@@ -18,6 +18,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError, OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
+from coopbench.config import Settings
 from coopbench.errors import ConfigError, StoreUnavailable
 
 log = logging.getLogger(__name__)
@@ -68,6 +69,15 @@ class Store:
         self.url = _normalise_url(url)
         self.engine = _make_engine(self.url)
         self.sessions = sessionmaker(self.engine, expire_on_commit=False)
+
+    @classmethod
+    def open(cls, settings: Settings, check: bool = True) -> "Store":
+        """The one way coopbench opens its store: the settings' database, and (``check``)
+        a ``StoreUnavailable`` that names it at once if it does not answer."""
+        store = cls(settings.database_url)
+        if check:
+            store.check()
+        return store
 
     @property
     def safe_url(self) -> str:

@@ -7,13 +7,13 @@ deadline, and then find the image present.
 
 import contextlib
 import logging
-import threading
 from collections.abc import Iterator
 
 import redis
 import redis.exceptions
 
 from coopbench.errors import BusUnavailable, InfraError
+from coopbench.periodic import PeriodicThread
 
 log = logging.getLogger(__name__)
 
@@ -32,21 +32,16 @@ def engine_pull_lock(client: redis.Redis, engine_id: str, image: str,
     if not acquired:
         raise InfraError(f"waited {wait_s:.0f} s for another worker's pull of {image} on this "
                          "Docker engine (setting pull_timeout_s); see `coopbench status`")
-    stop = threading.Event()
 
     def renew() -> None:
-        while not stop.wait(LOCK_TTL_S / 3):
-            try:
-                lock.reacquire()
-            except redis.exceptions.RedisError as error:  # Redis away a moment: next time
-                log.warning("renewing the pull lock of %s: %s", image, error)
+        try:
+            lock.reacquire()
+        except redis.exceptions.RedisError as error:  # Redis away a moment: next time
+            log.warning("renewing the pull lock of %s: %s", image, error)
 
-    renewer = threading.Thread(target=renew, name="coopbench-pull-lock", daemon=True)
-    renewer.start()
     try:
-        yield
+        with PeriodicThread("coopbench-pull-lock", LOCK_TTL_S / 3, renew):
+            yield
     finally:
-        stop.set()
-        renewer.join()
         with contextlib.suppress(redis.exceptions.RedisError):  # expired: someone else's now
             lock.release()

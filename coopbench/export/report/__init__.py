@@ -11,9 +11,9 @@ draws, ``html`` lays out.
 """
 
 import logging
-import os
 from pathlib import Path
 
+from coopbench.export.files import write_atomic
 from coopbench.export.report.data import load_report_data
 from coopbench.export.report.html import render_page
 from coopbench.export.report.plots import PLOTS, to_png
@@ -38,19 +38,13 @@ def write_report(store: Store, run_name: str, out: Path) -> Path:
             images[name] = drawn  # why there is no plot, shown on the page
             continue
         png = to_png(drawn)
-        _write_bytes(out / image_name(name), png.data)
+        write_atomic(out / image_name(name), png.data)
         images[name] = (image_name(name), png.width, png.height)
     page = out / PAGE_NAME
-    _write_bytes(page, render_page(data, images).encode("utf-8"))
+    write_atomic(page, render_page(data, images).encode("utf-8"))
     for name, value in images.items():  # an image of an earlier report the page no longer shows
         if isinstance(value, str):
             (out / image_name(name)).unlink(missing_ok=True)
     log.info("report of run %s written to %s", run_name, page)
     return page
 
-
-def _write_bytes(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(f".{path.name}.tmp")
-    temporary.write_bytes(data)
-    os.replace(temporary, path)

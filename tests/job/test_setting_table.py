@@ -1,0 +1,47 @@
+"""A setting is a row: what a job does is read from ``SETTINGS``, for any number of features."""
+
+from pathlib import Path
+
+import pytest
+
+from coopbench.dataset.tasks import group_dir_name, group_label
+from coopbench.errors import ConfigError
+from coopbench.export.run_export import job_dir
+from coopbench.job.setting import (
+    AGENT_SETTINGS,
+    SETTINGS,
+    Assignment,
+    Channel,
+    Harness,
+    Setting,
+    assignments,
+    setting_row,
+)
+from coopbench.store import Job
+
+
+def test_every_setting_has_one_row_and_enqueue_offers_the_agent_settings():
+    assert set(SETTINGS) == set(Setting)
+    assert AGENT_SETTINGS == (Setting.solo, Setting.coop, Setting.coop_nocomm)
+    assert setting_row("coop").channel is Channel.bus
+    assert setting_row("coop-nocomm").channel is Channel.none
+    assert setting_row("gold").harness is Harness.gold_merge
+    assert [setting_row(s).layout_name for s in ("solo", "coop", "coop-nocomm")] == ["solo", "coop", "coop"]
+    with pytest.raises(ConfigError, match="unknown setting 'team'"):
+        setting_row("team")
+
+
+@pytest.mark.parametrize("features", [(5, 2, 9), (4, 1, 3, 2)])
+def test_one_agent_per_feature_for_any_number_of_features(features):
+    plan = assignments("coop", features)
+    assert [a.agent_id for a in plan] == [f"agent{i}" for i in range(1, len(features) + 1)]
+    assert [a.feature_ids for a in plan] == [(fid,) for fid in sorted(features)]
+    assert assignments("solo", features)[0].feature_ids == features
+    assert SETTINGS[Setting.solo].assignment is Assignment.all_to_one
+
+
+def test_a_group_has_one_folder_name_and_one_label():
+    assert group_dir_name((9, 2, 5)) == "f2_f5_f9"
+    assert group_label("ledger_task", 0, [2, 1]) == "ledger_task/0 f1_f2"
+    job = Job(id="j", repo="ledger_task", task_id=0, features=[3, 1, 2], setting="coop")
+    assert job_dir("run", job) == Path("run-coop/coop/ledger_task/0/f1_f2_f3")
