@@ -22,7 +22,7 @@ from coopbench.dataset.tasks import load_tasks
 from coopbench.errors import ConfigError
 from coopbench.evaluation.deviations import upstream_agent_limits
 from coopbench.evaluation.patches import TestFilter
-from coopbench.job.setting import parse_settings
+from coopbench.job.setting import AGENT_SETTINGS, parse_settings
 from coopbench.sandbox.containers import Network
 
 # Upstream's per-agent budgets, read from its installed default agent's config.
@@ -38,7 +38,7 @@ def enqueue(
     task: TaskOption = None,
     features: FeaturesOption = None,
     settings: Annotated[str, typer.Option(
-        "--settings", help="Comma list of solo, coop, coop-nocomm.")] = "solo,coop,coop-nocomm",
+        "--settings", help=f"Comma list of {', '.join(AGENT_SETTINGS)}.")] = ",".join(AGENT_SETTINGS),
     agent: Annotated[str, typer.Option(
         help="Agent: mini-swe-agent (an LLM through litellm) or oracle (applies the gold "
         "patches; no LLM).")] = "mini-swe-agent",

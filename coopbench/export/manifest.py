@@ -5,7 +5,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from coopbench.job.outcome import JobOutcome, job_outcome
-from coopbench.job.setting import Setting, setting_row
+from coopbench.job.setting import GAP_BASELINE, Setting, setting_row
 from coopbench.store import AgentRun, Evaluation, Job, JobState
 
 # New keys are only ever added; a version bump means one changed meaning. 2: scored by
@@ -133,10 +133,10 @@ def coordination_gap(by_setting: dict[str, list[FinishedJob]]) -> dict | None:
     either side never skew the comparison. None when no coop setting shares a done pair
     with solo (a run without solo, for instance).
     """
-    solo = _successes(by_setting.get(Setting.solo.value, []))
+    solo = _successes(by_setting.get(GAP_BASELINE.value, []))
     gaps = {}
     for setting, jobs in by_setting.items():
-        if setting == Setting.solo or not solo:
+        if setting == GAP_BASELINE or not solo:
             continue
         coop = _successes(jobs)
         common = solo.keys() & coop.keys()

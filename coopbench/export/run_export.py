@@ -27,7 +27,7 @@ from coopbench.export.manifest import (
 )
 from coopbench.export.upstream_files import run_files
 from coopbench.job.outcome import model_label
-from coopbench.job.setting import Setting, assignments, setting_row
+from coopbench.job.setting import assignments, setting_row
 from coopbench.store import AgentRun, Artifact, Attempt, Evaluation, Job, JobState, Run, Store, utcnow
 from coopbench.store.results import evaluation_artifact_name
 
@@ -43,7 +43,7 @@ def load_finished(session, store: Store, run_name: str) -> tuple[Run, list[Finis
     current evaluation (what ``export`` writes and ``report`` draws)."""
     run = store.require_run(session, run_name)
     run.images  # noqa: B018 - loaded now: config.json and the manifest read it after the session
-    if Setting.gold in run.settings:
+    if any(setting_row(s).scoring is None for s in run.settings):  # no agents, no scores
         raise ConfigError(f"run {run_name!r} is a gold check; `coopbench gold-check` writes "
                           "its report")
     jobs = session.scalars(

@@ -74,6 +74,9 @@ SETTINGS: dict[Setting, SettingRow] = {row.setting: row for row in (
 )}
 
 AGENT_SETTINGS = tuple(row.setting for row in SETTINGS.values() if row.enqueued)
+# What the paper's coordination gap is measured against: each other setting's success on the
+# same groups, minus this one's.
+GAP_BASELINE = Setting.solo
 
 
 def setting_row(setting: str) -> SettingRow:

@@ -20,7 +20,7 @@ from coopbench.export.manifest import (
 )
 from coopbench.export.run_export import load_finished, run_block
 from coopbench.job.outcome import JobOutcome, job_outcome
-from coopbench.job.setting import Setting
+from coopbench.job.setting import GAP_BASELINE
 from coopbench.store import JobState, Store, utcnow
 from coopbench.store.models import FINISHED_STATES
 
@@ -94,7 +94,7 @@ def gap_matrix(data: ReportData, setting: str) -> dict[tuple[bool, bool], int]:
     def successes(s: str) -> dict[tuple, bool]:
         return {j.key: bool(j.both_passed) for j in data.jobs_in(s) if j.state == JobState.done}
 
-    solo, coop = successes(Setting.solo.value), successes(setting)
+    solo, coop = successes(GAP_BASELINE.value), successes(setting)
     counts = {(a, b): 0 for a in (True, False) for b in (True, False)}
     for key in solo.keys() & coop.keys():
         counts[(solo[key], coop[key])] += 1

@@ -15,7 +15,7 @@ from matplotlib.patches import Patch
 from matplotlib.ticker import FuncFormatter, MaxNLocator
 
 from coopbench.export.report.data import JobRow, Outcome, ReportData, gap_matrix, human_duration, percentile
-from coopbench.job.setting import Setting
+from coopbench.job.setting import GAP_BASELINE
 from coopbench.store import JobState
 
 DPI = 100  # figure inches x DPI = pixels; the page shows images at their natural size
@@ -77,9 +77,9 @@ def success(data: ReportData) -> Figure | str:
 
 
 def gap(data: ReportData) -> Figure | str:
-    if Setting.solo.value not in data.settings:
+    if GAP_BASELINE.value not in data.settings:
         return "the run has no solo jobs to compare with"
-    coop = [s for s in data.settings if s != Setting.solo and s in (data.gap or {})]
+    coop = [s for s in data.settings if s != GAP_BASELINE and s in (data.gap or {})]
     if not coop:
         return "no pair is done both in solo and in a coop setting"
     figure = Figure(figsize=(3.6 * len(coop) + 0.6, 3.2), layout="constrained")
@@ -171,7 +171,7 @@ def durations(data: ReportData) -> Figure | str:
 
 
 def messages(data: ReportData) -> Figure | str:
-    settings = [s for s in data.settings if s != Setting.solo
+    settings = [s for s in data.settings if s != GAP_BASELINE
                 and sum(j.messages for j in data.jobs_in(s) if j.state == JobState.done)]
     if not settings:
         return "no coop pair sent a message"

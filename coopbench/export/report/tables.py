@@ -7,7 +7,7 @@ from coopbench.export.summary_table import (
     COLUMNS,
     format_figure,  # the CLI table's exact figures
 )
-from coopbench.job.setting import Setting
+from coopbench.job.setting import GAP_BASELINE, setting_row
 from coopbench.store import JobState
 
 # (manifest key, row title, decimals for floats): the figures the CLI table leaves out
@@ -76,7 +76,7 @@ def gap_table(data: ReportData) -> Table:
 
 def pair_grid(data: ReportData) -> Table:
     """Each pair's outcome in every setting; no rows unless solo is there to compare with."""
-    if Setting.solo.value not in data.settings or len(data.settings) < 2:
+    if GAP_BASELINE.value not in data.settings or len(data.settings) < 2:
         return Table([], [])
     outcomes: dict[str, dict[str, str]] = {}
     for job in data.jobs:  # already by pair
@@ -103,7 +103,7 @@ def _job_cells(job: JobRow) -> list[Cell]:
     return [
         Cell(job.pair), Cell(job.setting), Cell(job.state), Cell(job.merge_status or ""), passed,
         num(_cost(job)), num("" if job.duration_s is None else human_duration(job.duration_s)),
-        num(job.attempts), num("" if job.setting == Setting.solo else job.messages),
+        num(job.attempts), num(job.messages if setting_row(job.setting).multi_agent else ""),
         Cell(short, "err", error),
     ]
 
