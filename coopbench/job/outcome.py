@@ -6,6 +6,7 @@ import enum
 from coopbench.agents import AgentResult
 from coopbench.job.setting import setting_row
 from coopbench.store import AgentRun, Job, JobState, Run
+from coopbench.store.models import EvalStatus
 
 
 def model_label(run: Run) -> str:
@@ -99,7 +100,7 @@ class JobOutcome(enum.StrEnum):
 
 def job_outcome(job: Job) -> JobOutcome:
     if job.state == JobState.done:
-        if job.eval_status == "error":
+        if job.eval_status == EvalStatus.error:
             return JobOutcome.eval_error
         return JobOutcome.passed if job.both_passed else JobOutcome.failed
     return {JobState.failed: JobOutcome.config_error, JobState.failed_infra: JobOutcome.infra_error,

@@ -15,7 +15,7 @@ from sqlalchemy import func, select
 from coopbench.dataset.images.names import image_name
 from coopbench.dataset.tasks import group_label
 from coopbench.store import Attempt, EngineImage, Evaluation, Job, JobState, Store, Worker, utcnow
-from coopbench.store.models import FINISHED_STATES
+from coopbench.store.models import FINISHED_STATES, EngineImageState
 
 RECENT_ERRORS = 5
 WORKER_SILENCE_PERIODS = 3  # a worker unseen for this many sweep periods is shown as silent
@@ -34,7 +34,7 @@ def run_status(store: Store, run_name: str, sweep_interval_s: float = 30.0) -> d
         workers = session.scalars(select(Worker).order_by(Worker.host, Worker.name)).all()
         names = {image_name(run.image_template, job.repo, job.task_id) for job in jobs}
         pulls = session.scalars(select(EngineImage).where(
-            EngineImage.state == "pulling", EngineImage.image.in_(names))
+            EngineImage.state == EngineImageState.pulling, EngineImage.image.in_(names))
             .order_by(EngineImage.pull_started_at)).all()
     hosts = {a.worker: a.host for a in attempts}
     running = [j for j in jobs if j.state == JobState.running]

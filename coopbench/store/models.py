@@ -44,6 +44,20 @@ class AttemptState(enum.StrEnum):
     abandoned = "abandoned"  # its claim was taken over (cancelled, or its lease expired)
 
 
+class EvalStatus(enum.StrEnum):
+    """A done job's evaluation: scored, or upstream's procedure recorded an error."""
+
+    done = "done"
+    error = "error"
+
+
+class EngineImageState(enum.StrEnum):
+    pulling = "pulling"
+    present = "present"
+    failed = "failed"
+    removed = "removed"
+
+
 class ErrorClass(enum.StrEnum):
     """Why an attempt or an evaluation failed (``coopbench.job.failures``)."""
 
@@ -119,7 +133,7 @@ class Job(Base):
     finished_at: Mapped[datetime | None]
     # Outcome of the attempt that finished the job.
     result: Mapped[dict | None]  # agents' outcome (result.json minus paths)
-    eval_status: Mapped[str | None] = mapped_column(String(20))  # done | error
+    eval_status: Mapped[str | None] = mapped_column(String(20))  # EvalStatus
     both_passed: Mapped[bool | None] = mapped_column(Boolean)
     merge_status: Mapped[str | None] = mapped_column(String(20))
     cost_usd: Mapped[float | None] = mapped_column(Float)
@@ -300,7 +314,7 @@ class EngineImage(Base):
     engine_id: Mapped[str] = mapped_column(String(200), primary_key=True)
     image: Mapped[str] = mapped_column(String(400), primary_key=True)
     host: Mapped[str] = mapped_column(String(255))
-    state: Mapped[str] = mapped_column(String(20))  # pulling | present | failed | removed
+    state: Mapped[str] = mapped_column(String(20))  # EngineImageState
     pulled: Mapped[bool] = mapped_column(Boolean, default=False)
     image_id: Mapped[str | None] = mapped_column(String(100))
     size_bytes: Mapped[int | None] = mapped_column(BigInteger)  # GB images: past 2**31

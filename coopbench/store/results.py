@@ -30,6 +30,7 @@ from coopbench.store.models import (
     Attempt,
     AttemptState,
     ErrorClass,
+    EvalStatus,
     Evaluation,
     EvaluationState,
     Job,
@@ -181,7 +182,7 @@ def _outcome(outcome: EvalOutcome) -> dict:
 
 
 def _job_outcome(outcome: EvalOutcome) -> dict:
-    return {"eval_status": "error" if outcome.error else "done",
+    return {"eval_status": EvalStatus.error if outcome.error else EvalStatus.done,
             "both_passed": outcome.both_passed, "merge_status": outcome.merge_status}
 
 

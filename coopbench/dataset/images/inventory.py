@@ -11,6 +11,7 @@ from sqlalchemy.exc import IntegrityError
 from coopbench.dataset.images.local import LocalImage
 from coopbench.store import EngineImage, Store, utcnow
 from coopbench.store.engine import host_name, retry_on_disconnect
+from coopbench.store.models import EngineImageState
 
 log = logging.getLogger(__name__)
 
@@ -23,7 +24,7 @@ class EngineInventory:
 
     def pulling(self, image: str) -> None:
         now = utcnow()
-        self._write(image, state="pulling", progress="starting", error=None,
+        self._write(image, state=EngineImageState.pulling, progress="starting", error=None,
                     pull_started_at=now, pull_finished_at=None)
 
     def progress(self, image: str, text: str) -> None:
@@ -34,25 +35,25 @@ class EngineInventory:
 
     def pulled(self, image: str, local: LocalImage) -> None:
         now = utcnow()
-        self._write(image, state="present", pulled=True, image_id=local.id,
+        self._write(image, state=EngineImageState.present, pulled=True, image_id=local.id,
                     size_bytes=local.size_bytes, progress=None, pull_finished_at=now,
                     last_used_at=now)
 
     def failed(self, image: str, error: str) -> None:
-        self._write(image, state="failed", progress=None, error=error[:2000],
+        self._write(image, state=EngineImageState.failed, progress=None, error=error[:2000],
                     pull_finished_at=utcnow())
 
     def used(self, image: str, local: LocalImage) -> None:
-        self._write(image, state="present", image_id=local.id, size_bytes=local.size_bytes,
+        self._write(image, state=EngineImageState.present, image_id=local.id, size_bytes=local.size_bytes,
                     last_used_at=utcnow())
 
     def removed(self, image: str) -> None:
-        self._write(image, state="removed")
+        self._write(image, state=EngineImageState.removed)
 
     def last_pulled(self, image: str) -> datetime | None:
         with self.store.session() as session:
             row = session.get(EngineImage, (self.engine_id, image))
-        return row.pull_finished_at if row is not None and row.state == "present" else None
+        return row.pull_finished_at if row is not None and row.state == EngineImageState.present else None
 
     def pulled_images(self) -> list[EngineImage]:
         """Images coopbench pulled onto this engine and still holds, least recently used first."""
@@ -60,7 +61,7 @@ class EngineInventory:
             return list(session.scalars(
                 select(EngineImage).where(EngineImage.engine_id == self.engine_id,
                                           EngineImage.pulled.is_(True),
-                                          EngineImage.state == "present")
+                                          EngineImage.state == EngineImageState.present)
                 .order_by(EngineImage.last_used_at)))
 
     @retry_on_disconnect
@@ -71,7 +72,7 @@ class EngineInventory:
                     row = session.get(EngineImage, (self.engine_id, image))
                     if row is None:
                         row = EngineImage(engine_id=self.engine_id, image=image,
-                                          state="present", pulled=False)
+                                          state=EngineImageState.present, pulled=False)
                         session.add(row)
                     for key, value in values.items():
                         setattr(row, key, value)
