@@ -27,7 +27,7 @@ if ! command -v docker-compose >/dev/null 2>&1; then
 fi
 
 # Debian's docker-registry (the Distribution registry, /usr/bin/docker-registry): tests start
-# their own on a free loopback port (tests/registry.py). The package's own service on :5000
+# their own on a free loopback port (tests/support/registry.py). The package's own service on :5000
 # is not wanted, so it is stopped and disabled right after the install (where no policy-rc.d
 # kept it from starting).
 if ! command -v docker-registry >/dev/null 2>&1; then

@@ -18,11 +18,14 @@ from coopbench.dataset.images import build_task_image, image_name
 from coopbench.dataset.tasks import demo_dataset_path, load_tasks
 from coopbench.store import Store
 from tests.evaluation import differential as differential_module
-from tests.real_task import build_real_task_image
+from tests.support.env import settings_env
+from tests.support.real_task import build_real_task_image
+from tests.support.registry import CuttableProxy, LocalRegistry
 
 os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
+TESTS_DIR = Path(__file__).resolve().parent
+REPO_ROOT = TESTS_DIR.parent
 FIXTURES = REPO_ROOT.parent / "shared" / "fixtures" / "cooperbench"
 PG_ADMIN_URL = os.environ.get("COOPBENCH_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
 REDIS_URL = os.environ.get("COOPBENCH_TEST_REDIS", "redis://127.0.0.1:6379/9")
@@ -32,11 +35,29 @@ DEMO_IMAGE_TEMPLATE = "coopbench-test-{slug}:task{task_id}"
 
 WORKER_LOG_TAIL = 40  # lines of each worker's log shown under a failed test
 DIFFERENTIAL_SELECTED = pytest.StashKey[bool]()
+DATABASES = ["sqlite", "postgresql"]
 
 # The slow tier: whatever needs Docker or starts worker or CLI processes. The fast tier
 # (`pytest -m "not slow"`) is the rest: the store, the bus, the exporter, the filters.
 SLOW_FIXTURES = {"docker_client", "demo_images", "real_task_image", "cli"}
 SLOW_FOLDERS = {"integration", "faults", "multihost", "compose"}
+
+
+def pytest_generate_tests(metafunc):
+    """Which databases a test of the store runs on: both where the database is what it tests
+    (tests/store, and tests marked ``both_databases``), else PostgreSQL, as many hosts use.
+    A test that parametrizes ``database_url`` itself keeps its choice."""
+    if "database_url" not in metafunc.fixturenames or any(
+            "database_url" in _argnames(marker) for marker in metafunc.definition.iter_markers("parametrize")):
+        return
+    both = (metafunc.definition.get_closest_marker("both_databases") is not None
+            or metafunc.definition.path.resolve().is_relative_to(TESTS_DIR / "store"))
+    metafunc.parametrize("database_url", DATABASES if both else ["postgresql"], indirect=True)
+
+
+def _argnames(parametrize: pytest.Mark) -> list[str]:
+    names = parametrize.args[0] if parametrize.args else parametrize.kwargs.get("argnames", ())
+    return [n.strip() for n in names.split(",")] if isinstance(names, str) else list(names)
 
 
 def pytest_collection_modifyitems(config, items):
@@ -90,10 +111,11 @@ def pg_url():
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
+@pytest.fixture
 def database_url(request, tmp_path):
-    """Run the test once on SQLite and once on PostgreSQL."""
-    if request.param == "sqlite":
+    """The test's store: a SQLite file or a fresh PostgreSQL database, as
+    ``pytest_generate_tests`` (or the test's own ``parametrize(..., indirect=True)``) says."""
+    if getattr(request, "param", "postgresql") == "sqlite":
         return _sqlite_url(tmp_path)
     return request.getfixturevalue("pg_url")
 
@@ -140,8 +162,22 @@ def demo_images(docker_client) -> str:
 
 @pytest.fixture(scope="session")
 def real_task_image(docker_client, fixtures_dir) -> str:
-    """The real dirty-equals task 43 image (tests/real_task.py), built once per machine."""
+    """The real dirty-equals task 43 image (tests/support/real_task.py), built once per machine."""
     return build_real_task_image(docker_client, fixtures_dir, BASE_IMAGE)
+
+
+@pytest.fixture
+def registry(tmp_path):
+    """A Docker registry of the test's own on 127.0.0.1 (tests/support/registry.py)."""
+    with LocalRegistry(tmp_path / "registry").start() as running:
+        yield running
+
+
+@pytest.fixture
+def proxy(registry):
+    """A proxy in front of ``registry`` that can cut its connections."""
+    with CuttableProxy(registry.address).start() as running:
+        yield running
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -175,9 +211,7 @@ def queue(settings, redis_client):
 @pytest.fixture
 def cli(settings, queue, tmp_path):
     """Run the installed ``coopbench`` in a clean environment pointed at this test's services."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("COOPBENCH_")}
-    env.update(COOPBENCH_DATABASE_URL=settings.database_url, COOPBENCH_BROKER_URL=settings.broker_url,
-               COOPBENCH_QUEUE=queue, LITELLM_LOCAL_MODEL_COST_MAP="True")
+    env = settings_env(settings)
 
     def run(*args: str, timeout: float = 120, **env_overrides: str):
         return subprocess.run(

@@ -9,7 +9,7 @@ from coopbench.agents.base import AgentTask
 from coopbench.dataset.images import image_name
 from coopbench.dataset.tasks import demo_dataset_path, load_tasks
 from coopbench.sandbox.containers import open_sandbox
-from tests.fakellm import FakeLLM
+from tests.support.fakellm import FakeLLM
 
 LEDGER = {t.repo: t for t in load_tasks(demo_dataset_path())}["ledger_task"]
 MODEL = "openai/fake-model"  # litellm has no price for it

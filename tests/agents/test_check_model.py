@@ -5,7 +5,7 @@ import pytest
 from coopbench.agents.mini_swe import LLMConfigError, LLMProviderError, check_model
 from coopbench.errors import ConfigError
 from tests.agents.conftest import API_KEY, MODEL
-from tests.fakellm import http_error, text
+from tests.support.fakellm import http_error, text
 
 
 def _config(fake_llm, **extra) -> dict:

@@ -5,7 +5,7 @@ import threading
 import urllib.error
 import urllib.request
 
-from tests.fakellm import FakeLLM, bash, default_route, http_error, text
+from tests.support.fakellm import FakeLLM, bash, default_route, http_error, text
 
 
 def _post(url: str, messages: list[dict]) -> tuple[int, dict]:

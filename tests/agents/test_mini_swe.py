@@ -1,5 +1,5 @@
 """The mini-swe-agent agent, solo, in real containers of the ledger demo task, with real
-litellm calls to the scripted server (tests/fakellm.py)."""
+litellm calls to the scripted server (tests/support/fakellm.py)."""
 
 import json
 import time
@@ -9,7 +9,7 @@ import pytest
 from coopbench.agents import AgentStatus, get_agent
 from coopbench.agents.mini_swe import LLMConfigError, LLMProviderError, MiniSweAgent
 from tests.agents.conftest import API_KEY, LEDGER
-from tests.fakellm import apply_patch_command, bash, http_error, malformed, submit, text
+from tests.support.fakellm import apply_patch_command, bash, http_error, malformed, submit, text
 
 pytestmark = pytest.mark.docker
 

@@ -11,7 +11,7 @@ import pytest
 from coopbench.agents import AgentStatus
 from coopbench.agents.mini_swe import MiniSweAgent
 from tests.agents.memory_channel import MemoryBus
-from tests.fakellm import Reply, bash, received_messages, submit, text
+from tests.support.fakellm import Reply, bash, received_messages, submit, text
 
 pytestmark = pytest.mark.docker
 

@@ -3,7 +3,7 @@
 from coopbench.agents.mini_swe_model import build_model
 from coopbench.agents.mini_swe_settings import MiniSweSettings
 from tests.agents.conftest import MODEL
-from tests.fakellm import bash
+from tests.support.fakellm import bash
 
 CACHED_USAGE = {"prompt_tokens": 1000, "completion_tokens": 50, "total_tokens": 1050,
                 "prompt_tokens_details": {"cached_tokens": 600},

@@ -2,22 +2,22 @@
 builds images, starts workers, runs 36 jobs and exports."""
 
 import json
-import os
 import subprocess
 import sys
 import uuid
 from pathlib import Path
 
 from tests.conftest import BASE_IMAGE, REDIS_URL
-from tests.containers import run_containers
-from tests.integration.test_distributed_run import expected_outcome
+from tests.support.containers import run_containers
+from tests.support.env import clean_env
+from tests.support.runs import expected_outcome
 
 
 def test_demo_command_runs_the_demo_end_to_end(tmp_path, docker_client):
     out = tmp_path / "demo-out"
-    env = dict(os.environ, COOPBENCH_DATABASE_URL=f"sqlite:///{tmp_path / 'demo.db'}",
-               COOPBENCH_BROKER_URL=REDIS_URL, COOPBENCH_QUEUE=f"demo-{uuid.uuid4().hex[:8]}",
-               LITELLM_LOCAL_MODEL_COST_MAP="True", COLUMNS="200")
+    env = clean_env(COOPBENCH_DATABASE_URL=f"sqlite:///{tmp_path / 'demo.db'}",
+                    COOPBENCH_BROKER_URL=REDIS_URL, COOPBENCH_QUEUE=f"demo-{uuid.uuid4().hex[:8]}",
+                    COLUMNS="200")
     run = f"demo-test-{uuid.uuid4().hex[:6]}"
     done = subprocess.run(
         [str(Path(sys.executable).with_name("coopbench")), "demo", "--out", str(out), "--base-image", BASE_IMAGE,

@@ -1,12 +1,10 @@
 """``coopbench status --json`` during and after a run on real workers, and the stuck-job
 view of a job whose worker went silent."""
 
-import dataclasses
 import json
 import time
 from datetime import timedelta
 
-import pytest
 from sqlalchemy import select, update
 
 from coopbench.dataset.tasks import demo_dataset_path, discover_pairs
@@ -14,7 +12,7 @@ from coopbench.job.setting import Setting
 from coopbench.ops.localcluster import LocalWorkers
 from coopbench.store import Job, JobState, Store, utcnow
 from scheduler.enqueue import enqueue_run
-from tests.integration.test_distributed_run import demo_request, wait_until_finished
+from tests.support.runs import run_request, wait_until_finished
 
 
 def status_json(cli, run: str) -> dict:
@@ -24,13 +22,11 @@ def status_json(cli, run: str) -> dict:
 
 
 # About what status shows: one database (PostgreSQL, as many hosts use) is enough.
-@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
 def test_status_json_during_and_after_a_run(cli, settings, demo_images, tmp_path):
     run = f"status-{settings.queue[-8:]}"
     store = Store(settings.database_url)
     pairs = discover_pairs(demo_dataset_path())[:4]  # enough to watch some run, some wait
-    request = dataclasses.replace(demo_request(run, demo_images, pairs),
-                                  settings=[Setting.solo, Setting.coop])
+    request = run_request(run, demo_images, pairs, settings=[Setting.solo, Setting.coop])
     seen_running = []
     with LocalWorkers(settings, 2, 2, tmp_path / "logs", name_prefix="st") as workers:
         enqueue_run(settings, request)
@@ -61,7 +57,7 @@ def test_status_json_during_and_after_a_run(cli, settings, demo_images, tmp_path
 
 def test_a_running_job_whose_lease_expired_is_shown_stuck(cli, settings, demo_images):
     run = f"stuck-{settings.queue[-8:]}"
-    request = dataclasses.replace(demo_request(run, demo_images), settings=[Setting.solo])
+    request = run_request(run, demo_images, settings=[Setting.solo])
     enqueue_run(settings, request)
     store = Store(settings.database_url)
     past = utcnow() - timedelta(minutes=5)

@@ -13,7 +13,7 @@ import docker
 import docker.errors
 
 from coopbench.ops.localcluster import free_port
-from tests.containers import container_names, run_containers
+from tests.support.containers import container_names, run_containers
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 COMPOSE_FILE = REPO_ROOT / "docker-compose.yml"

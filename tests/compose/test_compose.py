@@ -23,6 +23,7 @@ from coopbench.export.run_export import export_run
 from coopbench.store import Attempt, Job, Store
 from coopbench.store.models import FINISHED_STATES
 from tests.compose.stack import REPO_ROOT, Stack
+from tests.support.polling import wait_until
 
 pytestmark = [pytest.mark.docker, pytest.mark.timeout(1500)]
 
@@ -112,16 +113,17 @@ def test_demo_through_the_stack(stack, docker_client, tmp_path):
 
 
 def wait_until_finished(store: Store, run: str) -> None:
-    deadline = time.monotonic() + RUN_TIMEOUT_S
-    while time.monotonic() < deadline:
+    counts: dict[str, int] = {}
+
+    def finished() -> bool:
         with store.session() as session:
-            counts = dict(session.execute(select(Job.state, func.count()).where(
+            counts.clear()
+            counts.update(session.execute(select(Job.state, func.count()).where(
                 Job.run_name == run).group_by(Job.state)).all())
-        if sum(counts.values()) == DEMO_JOBS and set(counts) <= set(FINISHED_STATES):
-            assert counts == {"done": DEMO_JOBS}, counts
-            return
-        time.sleep(1)
-    pytest.fail(f"run {run} did not finish in {RUN_TIMEOUT_S} s: {counts}")
+        return sum(counts.values()) == DEMO_JOBS and set(counts) <= set(FINISHED_STATES)
+
+    wait_until(finished, lambda: f"run {run} to finish: {counts}", RUN_TIMEOUT_S, 1)
+    assert counts == {"done": DEMO_JOBS}, counts
 
 
 def http_get(url: str, auth: tuple[str, str] | None = None) -> tuple[int, bytes]:

@@ -14,7 +14,7 @@ from pathlib import Path
 import docker
 
 from coopbench.evaluation.evaluate import EvalInput, Scoring, evaluate
-from tests.real_task import REPO, TASK_ID, SoloPatches, all_pairs, read_feature
+from tests.support.real_task import REPO, TASK_ID, SoloPatches, all_pairs, read_feature
 
 MODULE = "test_upstream_differential.py"
 PARALLEL = 3  # evaluations at once: enough to keep its share of two cores busy

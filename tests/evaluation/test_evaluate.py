@@ -24,7 +24,7 @@ from coopbench.errors import SandboxError
 from coopbench.evaluation.evaluate import EvalInput, Scoring, evaluate
 from coopbench.evaluation.patches import TestFilter
 from coopbench.sandbox.containers import Network, remove_labelled
-from tests.containers import container_names
+from tests.support.containers import container_names
 
 pytestmark = pytest.mark.docker
 

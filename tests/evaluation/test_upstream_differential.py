@@ -5,7 +5,7 @@ Upstream's side is ``cooperbench.eval.sandbox.test_merged`` / ``test_solo`` exac
 fixture dataset. coopbench's side is ``coopbench.evaluation.evaluate``: its labelled,
 limited containers on the run's network policy, the hidden tests written from a store
 snapshot, its ``eval.json``. Both score on the real dirty-equals task 43 image (built here,
-tests/real_task.py), with the defaults.
+tests/support/real_task.py), with the defaults.
 
 Inputs: the gold patches of all 36 pairs in coop (one gold patch per agent) and in solo
 (both applied in turn, conflict markers and all), and the cases where upstream's procedure
@@ -19,9 +19,9 @@ import pytest
 
 from coopbench.evaluation.upstream import parse_counts
 from tests.conftest import FIXTURES
-from tests.containers import container_names
 from tests.evaluation.differential import case_ids
-from tests.real_task import all_pairs
+from tests.support.containers import container_names
+from tests.support.real_task import all_pairs
 
 # The scoring runs in the background from the session's start (tests/evaluation/
 # differential.py); these tests run last and wait for it: alone, about ten minutes.

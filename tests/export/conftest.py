@@ -1,9 +1,9 @@
 """Fixtures of the export tests: the synthetic run of ``synthetic_run.py``, exported."""
 
 import pytest
-from synthetic_run import RUN, build
 
 from coopbench.export.run_export import export_run
+from tests.export.synthetic_run import RUN, build
 
 
 @pytest.fixture

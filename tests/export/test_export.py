@@ -4,11 +4,10 @@ them, and its tokens from the agent_runs rows."""
 import json
 from pathlib import Path
 
-from synthetic_run import RUN, WRITE_FAILED, build
-
 from coopbench.export.run_export import export_run
 from coopbench.job.setting import job_id
 from coopbench.store import Job
+from tests.export.synthetic_run import RUN, WRITE_FAILED, build
 
 TOKENS = ("input_tokens", "output_tokens", "cache_read_tokens", "cache_write_tokens")
 

@@ -3,10 +3,9 @@ synthetic run of ``synthetic_run.py`` in a real store (SQLite and PostgreSQL).""
 
 import json
 
-from synthetic_run import SPECS, build
-
 from coopbench.export.manifest import MANIFEST_VERSION
 from coopbench.export.run_export import MANIFEST_NAME, export_run
+from tests.export.synthetic_run import SPECS, build
 
 EXISTING_KEYS = {
     "pairs", "done", "queued", "running", "agents", "submitted", "limits_exceeded",

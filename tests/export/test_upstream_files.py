@@ -4,10 +4,9 @@ real store (SQLite and PostgreSQL); the run is described in ``synthetic_run.py``
 import json
 from datetime import datetime
 
-from synthetic_run import AGENT, MODEL, RUN, SPECS, Spec, build
-
 from coopbench.evaluation.deviations import WHY
 from coopbench.export.run_export import export_run
+from tests.export.synthetic_run import AGENT, MODEL, RUN, SPECS, Spec, build
 
 NONE = type(None)
 # Upstream's keys in upstream's order, each with the types its value may have.

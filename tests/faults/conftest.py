@@ -1,30 +1,28 @@
 """Fault tests: short leases and sweep periods so that each fault plays out in seconds, and a
 task image whose oracle step is slow enough for a worker to be killed in the middle.
 
-They run on a Redis server of their own (``RedisServer``), not the shared test Redis: kombu
-keeps one ``unacked`` hash per Redis database for every queue in it, so a worker of another
-test run with a short visibility timeout would redeliver these tests' messages.
+They run on a Redis server of their own (``tests/support/redis_server.py``), not the shared
+test Redis: kombu keeps one ``unacked`` hash per Redis database for every queue in it, so a
+worker of another test run with a short visibility timeout would redeliver these tests'
+messages.
 """
 
 import io
 import json
-import os
-import shutil
-import subprocess
 import tarfile
 import uuid
 from collections import Counter
-from pathlib import Path
 
 import pytest
-import redis
 
 from coopbench.config import Settings
-from coopbench.dataset.tasks import Pair, demo_dataset_path, load_tasks
+from coopbench.dataset.tasks import Pair
 from coopbench.job.setting import Setting
-from coopbench.ops.localcluster import free_port, wait_for_redis
 from scheduler.broker_contents import KombuRedisLayout
 from scheduler.enqueue import RunRequest
+from tests.support.env import settings_env
+from tests.support.redis_server import RedisServer
+from tests.support.runs import run_request
 
 LEASE_S = 3.0
 SWEEP_INTERVAL_S = 2.0
@@ -37,37 +35,6 @@ GIT_WRAPPER = f"""#!/bin/sh
 case " $* " in *" apply --index "*) sleep {SLOW_APPLY_S};; esac
 exec /usr/bin/git "$@"
 """
-
-
-class RedisServer:
-    """A redis-server on a free local port, without persistence (a restart empties it)."""
-
-    def __init__(self, log_dir: Path):
-        self.port = free_port()
-        self.log_dir, self.process = log_dir, None
-
-    @property
-    def url(self) -> str:
-        return f"redis://127.0.0.1:{self.port}/0"
-
-    def start(self) -> "RedisServer":
-        self.log_dir.mkdir(parents=True, exist_ok=True)
-        self.process = subprocess.Popen(
-            [shutil.which("redis-server") or "redis-server", "--bind", "127.0.0.1",
-             "--port", str(self.port), "--save", "", "--appendonly", "no"],
-            stdout=open(self.log_dir / f"redis-{self.port}.log", "ab"), stderr=subprocess.STDOUT,
-            start_new_session=True)
-        if not wait_for_redis(self.url):
-            raise RuntimeError(f"redis-server on port {self.port} did not start")
-        return self
-
-    def client(self) -> redis.Redis:
-        return redis.Redis.from_url(self.url)
-
-    def kill(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.kill()
-            self.process.wait()
 
 
 @pytest.fixture(scope="session")
@@ -90,14 +57,10 @@ def redis_client(fault_redis):
 
 
 def cli_env(settings) -> dict[str, str]:
-    """The environment of a ``coopbench`` process pointed at this test's services."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("COOPBENCH_")}
-    env.update(COOPBENCH_DATABASE_URL=settings.database_url,
-               COOPBENCH_BROKER_URL=settings.broker_url, COOPBENCH_QUEUE=settings.queue,
-               COOPBENCH_LEASE_S=str(settings.lease_s),
-               COOPBENCH_SWEEP_INTERVAL_S=str(settings.sweep_interval_s),
-               LITELLM_LOCAL_MODEL_COST_MAP="True")
-    return env
+    """The environment of a ``coopbench`` process pointed at this test's services, with its
+    lease and sweep period."""
+    return settings_env(settings, COOPBENCH_LEASE_S=str(settings.lease_s),
+                        COOPBENCH_SWEEP_INTERVAL_S=str(settings.sweep_interval_s))
 
 
 @pytest.fixture
@@ -126,14 +89,9 @@ def slow_images(demo_images, docker_client) -> str:
 
 def ledger_request(name: str, image_template: str, pairs: list[tuple[int, int]],
                    settings: list[Setting]) -> RunRequest:
-    dataset = demo_dataset_path()
-    return RunRequest(
-        name=name, dataset=str(dataset),
-        pairs=[Pair("ledger_task", 0, features) for features in pairs],
-        tasks={(t.repo, t.task_id): t for t in load_tasks(dataset)}, settings=settings,
-        agent="oracle", model=None, step_limit=1, cost_limit_usd=0.0,
-        image_template=image_template,
-    )
+    """The oracle on the demo ledger task's ``pairs`` of features, in this order."""
+    return run_request(name, image_template, [Pair("ledger_task", 0, features) for features in pairs],
+                       settings=settings)
 
 
 def waiting_task_ids(redis_client, queue: str) -> Counter:

@@ -15,8 +15,8 @@ from coopbench.store import Attempt, Evaluation, EvaluationState, Job, JobState,
 from coopbench.store.claims import claim_job
 from scheduler.enqueue import enqueue_run
 from tests.conftest import BASE_IMAGE
-from tests.containers import run_containers
 from tests.faults.conftest import ledger_request
+from tests.support.containers import run_containers
 
 pytestmark = pytest.mark.docker
 

@@ -14,9 +14,10 @@ from coopbench.job.setting import Setting
 from coopbench.ops.localcluster import LocalWorkers
 from coopbench.store import Attempt, Job, JobState, Store
 from scheduler.enqueue import enqueue_run
-from tests.containers import run_containers
 from tests.faults.conftest import LEASE_S, ledger_request
-from tests.integration.test_distributed_run import wait_until_finished
+from tests.support.containers import run_containers
+from tests.support.polling import wait_until
+from tests.support.runs import wait_until_finished
 
 pytestmark = [pytest.mark.docker, pytest.mark.postgres]
 PAIRS = [(1, 2), (1, 3), (1, 4), (2, 3), (2, 4), (3, 4)]
@@ -36,10 +37,7 @@ def test_a_run_survives_a_postgresql_restart(pg_url, fault_redis, slow_images, d
     store = Store(settings.database_url)
     with LocalWorkers(settings, 2, 2, tmp_path / "logs") as workers:
         enqueue_run(settings, ledger_request(run, slow_images, PAIRS, [Setting.solo]))
-        deadline = time.monotonic() + 60
-        while not run_containers(docker_client, run):  # jobs are running
-            assert time.monotonic() < deadline and workers.alive()
-            time.sleep(0.2)
+        wait_until(lambda: run_containers(docker_client, run), "jobs to run", 60, alive=workers.alive)
         restart_postgresql()
         restarted_at = time.monotonic()
         wait_until_finished(store, run, workers)

@@ -1,18 +1,15 @@
 """Celery over Redis redelivers a message whose job outlives the broker's visibility timeout,
 even while the job still runs (celery#5935). The claim makes the second delivery a no-op."""
 
-import dataclasses
 import time
 
 from sqlalchemy import select
 
-from coopbench.job.setting import Setting
 from coopbench.ops.localcluster import LocalWorkers
 from coopbench.store import Attempt, Job, Store
-from scheduler.enqueue import RunRequest, enqueue_run
-from tests.fakellm import FakeLLM, apply_patch_command, bash, submit
-from tests.faults.test_retries_and_control import DATASET, TASKS, pairs
-from tests.integration.test_distributed_run import wait_until_finished
+from scheduler.enqueue import enqueue_run
+from tests.support.fakellm import FakeLLM, apply_patch_command, bash, submit
+from tests.support.runs import demo_pairs, demo_task, llm_request, wait_until_finished
 
 VISIBILITY_S = 2
 JOB_S = 30  # far past the visibility timeout, and past kombu's restore interval
@@ -22,19 +19,15 @@ def test_a_job_that_outlives_the_visibility_timeout_runs_once(settings, demo_ima
                                                               monkeypatch):
     key = "sk-fault-tests-0000000000"
     monkeypatch.setenv("OPENAI_API_KEY", key)
-    gold = TASKS[("ledger_task", 0)].gold_patch(1)
+    gold = demo_task("ledger_task").gold_patch(1)
     run = f"visibility-{settings.queue[-8:]}"
     store = Store(settings.database_url)
     with FakeLLM({"solo": [bash(f"sleep {JOB_S}"), bash(apply_patch_command(gold)), submit()]}) as llm:
-        request = RunRequest(
-            name=run, dataset=str(DATASET), pairs=pairs("ledger_task"), tasks=TASKS,
-            settings=[Setting.solo], agent="mini-swe-agent", model="openai/fake-model",
-            step_limit=10, cost_limit_usd=0, image_template=demo_images,
-            agent_config={"model_kwargs": {"api_base": llm.url}})
+        request = llm_request(run, demo_images, llm.url, demo_pairs("ledger_task"))
         env = {"COOPBENCH_VISIBILITY_TIMEOUT_S": str(VISIBILITY_S), "OPENAI_API_KEY": key}
         logs = tmp_path / "logs"
         with LocalWorkers(settings, 2, 1, logs, extra_env=env) as workers:
-            enqueue_run(settings, dataclasses.replace(request))
+            enqueue_run(settings, request)
             wait_until_finished(store, run, workers)
             time.sleep(1)
     with store.session() as session:

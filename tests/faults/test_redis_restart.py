@@ -5,7 +5,6 @@ once."""
 import re
 import signal
 import subprocess
-import time
 
 import pytest
 from sqlalchemy import select
@@ -15,8 +14,10 @@ from coopbench.ops.localcluster import LocalWorkers
 from coopbench.store import Attempt, Evaluation, Job, Store
 from scheduler.enqueue import enqueue_run
 from tests.conftest import COOPBENCH
-from tests.containers import run_containers
-from tests.faults.conftest import RedisServer, cli_env, ledger_request, waiting_task_ids
+from tests.faults.conftest import cli_env, ledger_request, waiting_task_ids
+from tests.support.containers import run_containers
+from tests.support.polling import wait_until
+from tests.support.redis_server import RedisServer
 
 pytestmark = pytest.mark.docker
 
@@ -44,11 +45,9 @@ def test_jobs_lost_with_redis_are_published_again_and_run_once(fault_settings, d
                                text=True)
     try:
         worker.start()
-        deadline = time.monotonic() + DEADLINE_S
-        while set(_states(store, job_ids).values()) != {"done"}:
-            assert time.monotonic() < deadline, _states(store, job_ids)
-            assert worker.alive(), "the worker exited"
-            time.sleep(0.3)
+        wait_until(lambda: set(_states(store, job_ids).values()) == {"done"},
+                   lambda: f"every job done: {_states(store, job_ids)}", DEADLINE_S, 0.3,
+                   worker.alive)
     finally:
         sweeper.send_signal(signal.SIGTERM)
         out, err = sweeper.communicate(timeout=30)

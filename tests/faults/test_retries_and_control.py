@@ -9,33 +9,34 @@
 - A run's cost cap: once spent, no new job starts; ``retry --cost-cap 0`` lifts it.
 """
 
-import dataclasses
 import io
 import tarfile
 import time
 
 import pytest
-from sqlalchemy import select
 
 from coopbench.dataset.images import image_name
-from coopbench.dataset.tasks import demo_dataset_path, discover_pairs, load_tasks
 from coopbench.job.runner import Services, run_job
 from coopbench.job.setting import Setting
 from coopbench.ops.localcluster import LocalWorkers
-from coopbench.store import Attempt, Job, JobState, Store
+from coopbench.store import JobState, Store
 from scheduler.control import cancel_run, retry_run
-from scheduler.enqueue import RunRequest, enqueue_run
-from tests.containers import run_containers
-from tests.fakellm import FakeLLM, apply_patch_command, bash, submit
-from tests.integration.test_distributed_run import demo_request, wait_until_finished
+from scheduler.enqueue import enqueue_run
+from tests.support.containers import run_containers
+from tests.support.fakellm import FakeLLM, apply_patch_command, bash, submit
+from tests.support.polling import wait_until
+from tests.support.runs import (
+    attempts_of,
+    demo_pairs,
+    demo_task,
+    jobs_of,
+    llm_request,
+    run_jobs,
+    run_request,
+    wait_until_finished,
+)
 
-DATASET = demo_dataset_path()
-TASKS = {(t.repo, t.task_id): t for t in load_tasks(DATASET)}
 FAULT_TEMPLATE = "coopbench-faults-{slug}:task{task_id}"
-
-
-def pairs(repo: str, count: int = 1):
-    return [p for p in discover_pairs(DATASET) if p.repo == repo][:count]
 
 
 @pytest.fixture(scope="module")
@@ -54,25 +55,13 @@ def fault_images(docker_client, demo_images):
     return FAULT_TEMPLATE
 
 
-def jobs_of(store: Store, run: str) -> dict[str, Job]:
-    with store.session() as session:
-        return {j.repo: j for j in session.scalars(select(Job).where(Job.run_name == run))}
-
-
-def attempts_of(store: Store, job_id: str) -> list[Attempt]:
-    with store.session() as session:
-        return list(session.scalars(select(Attempt).where(Attempt.job_id == job_id)
-                                    .order_by(Attempt.number)))
-
-
 def test_infra_failures_are_retried_with_backoff_then_failed_infra(
         settings, fault_images, docker_client, tmp_path):
     settings = settings.model_copy(update={"infra_retries": 2, "retry_backoff_s": 0.5})
     run = f"infra-{settings.queue[-8:]}"
     store = Store(settings.database_url)
-    request = dataclasses.replace(demo_request(run, fault_images,
-                                               pairs=pairs("ledger_task") + pairs("textkit_task")),
-                                  settings=[Setting.coop])
+    request = run_request(run, fault_images, demo_pairs("ledger_task") + demo_pairs("textkit_task"),
+                          settings=[Setting.coop])
     env = {"COOPBENCH_INFRA_RETRIES": "2", "COOPBENCH_RETRY_BACKOFF_S": "0.5"}
     with LocalWorkers(settings, 2, 1, tmp_path / "logs", extra_env=env) as workers:
         enqueue_run(settings, request)
@@ -90,9 +79,8 @@ def test_infra_failures_are_retried_with_backoff_then_failed_infra(
 
 def test_a_missing_image_that_the_run_never_pulls_fails_the_job_at_once(settings, demo_images):
     run = f"noimage-{settings.queue[-8:]}"
-    request = dataclasses.replace(
-        demo_request(run, "coopbench-no-such-image-{slug}:task{task_id}", pairs=pairs("ledger_task")),
-        settings=[Setting.solo], pull="never")
+    request = run_request(run, "coopbench-no-such-image-{slug}:task{task_id}",
+                          demo_pairs("ledger_task"), settings=[Setting.solo], pull="never")
     enqueue_run(settings, request)
     store = Store(settings.database_url)
     job = jobs_of(store, run)["ledger_task"]
@@ -109,66 +97,50 @@ def test_cancel_stops_queued_and_running_jobs_and_retry_finishes_them(
     settings = settings.model_copy(update={"lease_s": 3})
     monkeypatch.setenv("OPENAI_API_KEY", "sk-fault-tests-0000000000")
     store = Store(settings.database_url)
-    gold = TASKS[("ledger_task", 0)].gold_patch
+    gold = demo_task("ledger_task").gold_patch
     with FakeLLM({"solo": [bash("sleep 60")]}) as llm:
         run = f"cancel-{settings.queue[-8:]}"
-        request = RunRequest(
-            name=run, dataset=str(DATASET), pairs=pairs("ledger_task", 3), tasks=TASKS,
-            settings=[Setting.solo], agent="mini-swe-agent", model="openai/fake-model",
-            step_limit=10, cost_limit_usd=0, image_template=demo_images,
-            agent_config={"model_kwargs": {"api_base": llm.url}})
+        request = llm_request(run, demo_images, llm.url, demo_pairs("ledger_task", 3))
         env = {"COOPBENCH_LEASE_S": "3", "OPENAI_API_KEY": "sk-fault-tests-0000000000"}
         with LocalWorkers(settings, 1, 1, tmp_path / "logs", extra_env=env) as workers:
             enqueue_run(settings, request)
-            deadline = time.monotonic() + 60
-            while not run_containers(docker_client, run):  # the first job's agent is working
-                assert time.monotonic() < deadline and workers.alive()
-                time.sleep(0.2)
+            wait_until(lambda: run_containers(docker_client, run),  # the first job's agent works
+                       "the first job's containers", 60, alive=workers.alive)
             time.sleep(1)
             report = cancel_run(settings, run)
             assert report.jobs == 3
-            cancelled_at = time.monotonic()
-            while run_containers(docker_client, run):
-                assert time.monotonic() - cancelled_at < 3, "containers outlived a lease third"
-                time.sleep(0.1)
+            wait_until(lambda: not run_containers(docker_client, run),
+                       "the containers to go within a lease third", 3, 0.1)
             time.sleep(2)  # the queued jobs' messages are delivered: they must not start
-            states = {j.state for j in jobs_of_all(store, run)}
+            states = {j.state for j in run_jobs(store, run)}
             assert states == {JobState.cancelled}
-            attempts = [a for j in jobs_of_all(store, run) for a in attempts_of(store, j.id)]
+            attempts = [a for j in run_jobs(store, run) for a in attempts_of(store, j.id)]
             assert [a.state for a in attempts] == ["abandoned"]  # only the running one started
 
             # Retry: every job again (the LLM script answers the solved steps for all three).
             llm.add("solo", *[bash(apply_patch_command(gold(1))), submit()] * 3)
             assert retry_run(settings, run).jobs == 3
             wait_until_finished(store, run, workers)
-    assert {j.state for j in jobs_of_all(store, run)} == {JobState.done}
+    assert {j.state for j in run_jobs(store, run)} == {JobState.done}
     assert run_containers(docker_client, run) == []
-
-
-def jobs_of_all(store: Store, run: str) -> list[Job]:
-    with store.session() as session:
-        return list(session.scalars(select(Job).where(Job.run_name == run)))
 
 
 def test_a_cost_cap_stops_new_jobs_and_retry_lifts_it(settings, demo_images, monkeypatch, tmp_path):
     monkeypatch.setenv("OPENAI_API_KEY", "sk-fault-tests-0000000000")
-    gold = TASKS[("ledger_task", 0)].gold_patch
+    gold = demo_task("ledger_task").gold_patch
     solve = [bash(apply_patch_command(gold(1))), submit()]
     prices = {"input_cost_per_token": 1e-3, "output_cost_per_token": 1e-3}  # $0.24 a job
     with FakeLLM({"solo": solve * 3}) as llm:
         run = f"cap-{settings.queue[-8:]}"
-        request = RunRequest(
-            name=run, dataset=str(DATASET), pairs=pairs("ledger_task", 3), tasks=TASKS,
-            settings=[Setting.solo], agent="mini-swe-agent", model="openai/fake-model",
-            step_limit=10, cost_limit_usd=0, image_template=demo_images, cost_cap_usd=0.2,
-            agent_config={"model_kwargs": {"api_base": llm.url}, "model_prices": prices})
+        request = llm_request(run, demo_images, llm.url, demo_pairs("ledger_task", 3),
+                              cost_cap_usd=0.2, agent_config={"model_prices": prices})
         enqueue_run(settings, request)
         store = Store(settings.database_url)
         services = Services(settings, "test-worker")
-        ids = [j.id for j in sorted(jobs_of_all(store, run), key=lambda j: j.id)]
+        ids = [j.id for j in sorted(run_jobs(store, run), key=lambda j: j.id)]
         states = [run_job(job_id, services) for job_id in ids]  # one after another
         assert states == [JobState.done, None, None]
-        jobs = {j.id: j for j in jobs_of_all(store, run)}
+        jobs = {j.id: j for j in run_jobs(store, run)}
         assert jobs[ids[0]].cost_usd == pytest.approx(0.24)
         for job_id in ids[1:]:
             assert jobs[job_id].state == JobState.cancelled

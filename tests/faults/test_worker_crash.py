@@ -15,8 +15,8 @@ from coopbench.ops.localcluster import LocalWorkers
 from coopbench.store import AgentRun, Artifact, Attempt, Evaluation, Job, Store, utcnow
 from scheduler.enqueue import enqueue_run
 from tests.conftest import COOPBENCH
-from tests.containers import run_containers
 from tests.faults.conftest import SWEEP_INTERVAL_S, cli_env, ledger_request
+from tests.support.containers import run_containers
 
 pytestmark = pytest.mark.docker
 

@@ -2,76 +2,31 @@
 processes -> Docker containers -> SQL store (SQLite and PostgreSQL) -> export."""
 
 import json
-import time
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import select
 
-from coopbench.dataset.tasks import demo_dataset_path, discover_pairs, load_tasks
+from coopbench.dataset.tasks import demo_dataset_path, load_tasks
 from coopbench.export.run_export import MANIFEST_NAME, export_run
-from coopbench.job.setting import AGENT_SETTINGS, Setting
+from coopbench.job.setting import Setting
 from coopbench.ops.localcluster import LocalWorkers
 from coopbench.store import Attempt, Job, Store
-from coopbench.store.models import FINISHED_STATES
-from scheduler.enqueue import RunRequest, enqueue_run
-from tests.containers import run_containers
+from scheduler.enqueue import enqueue_run
 from tests.export.test_schemas import errors, exported_files
+from tests.support.containers import run_containers
+from tests.support.polling import wait_until
+from tests.support.runs import SOLO_FAILING, demo_pairs, expected_outcome, run_request, wait_until_finished
 from workers.publish import Publisher
 
-RUN_TIMEOUT_S = 300
 
-# Worked out by hand from the demo's gold patches (see coopbench/dataset/demo/README.md).
-# coop: (merge status, feature a passes, feature b passes). Pairs not listed merge cleanly
-# and pass both. ledger 1+2, ledger 3+4 and textkit 1+2 conflict under the naive merge;
-# upstream 0.0.29 then tests agent1's patch alone, which implements only feature a, so
-# neither feature counts.
-COOP_UNUSUAL = {
-    ("ledger_task", 0, (1, 2)): ("conflicts", False, False),
-    ("ledger_task", 0, (3, 4)): ("conflicts", False, False),
-    ("textkit_task", 1, (1, 2)): ("conflicts", False, False),
-}
-# solo: the oracle applies both gold patches in turn; where they conflict, the second does
-# not apply cleanly: the agent is Error, the markers stay in the files, both features fail.
-SOLO_FAILING = set(COOP_UNUSUAL)
-
-
-def expected_outcome(setting: str, key: tuple) -> tuple:
-    if setting == Setting.solo:
-        return (None, False, False) if key in SOLO_FAILING else (None, True, True)
-    return COOP_UNUSUAL.get(key, ("clean", True, True))
-
-
-def demo_request(name: str, image_template: str, pairs=None) -> RunRequest:
-    dataset = demo_dataset_path()
-    return RunRequest(
-        name=name, dataset=str(dataset), pairs=pairs or discover_pairs(dataset),
-        tasks={(t.repo, t.task_id): t for t in load_tasks(dataset)}, settings=list(AGENT_SETTINGS),
-        agent="oracle", model=None, step_limit=1, cost_limit_usd=0.0, image_template=image_template,
-    )
-
-
-def wait_until_finished(store: Store, run: str, workers: LocalWorkers) -> None:
-    deadline = time.monotonic() + RUN_TIMEOUT_S
-    while time.monotonic() < deadline:
-        with store.session() as session:
-            open_jobs = session.scalar(select(func.count()).select_from(Job).where(
-                Job.run_name == run, Job.state.not_in(FINISHED_STATES)))
-        if open_jobs == 0:
-            return
-        assert workers.alive(), "the worker processes died"
-        time.sleep(0.5)
-    pytest.fail(f"run {run} did not finish in {RUN_TIMEOUT_S} s")
-
-
-# PostgreSQL, as many hosts use: the same path on SQLite (the default store) is the main
-# job's, tests/cli/test_demo_command.py, which checks the same outcomes.
-@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
+# PostgreSQL (the suite's default), as many hosts use: the same path on SQLite (the default
+# store) is the main job's, tests/cli/test_demo_command.py, which checks the same outcomes.
 def test_demo_run_end_to_end(settings, demo_images, docker_client, tmp_path):
     run = f"e2e-{settings.queue[-8:]}"
     store = Store(settings.database_url)
     with LocalWorkers(settings, count=2, concurrency=2, log_dir=tmp_path / "logs",
                       name_prefix="e2e") as workers:
-        report = enqueue_run(settings, demo_request(run, demo_images))
+        report = enqueue_run(settings, run_request(run, demo_images))
         assert (report.jobs_added, report.published) == (36, 36)
         wait_until_finished(store, run, workers)
 
@@ -147,12 +102,13 @@ def test_demo_run_end_to_end(settings, demo_images, docker_client, tmp_path):
                 assert _changed_lines(patch) == _changed_lines(tasks[key[:2]].gold_patch(fid))
 
 
+# Both databases: SQLite with many worker processes racing for one job is a real deployment.
+@pytest.mark.both_databases
 def test_a_message_delivered_many_times_runs_the_job_once(settings, demo_images, docker_client,
                                                           tmp_path, redis_client):
     run = f"dup-{settings.queue[-8:]}"
     store = Store(settings.database_url)
-    pair = [p for p in discover_pairs(demo_dataset_path()) if p.repo == "ledger_task"][:1]
-    request = demo_request(run, demo_images, pairs=pair)
+    request = run_request(run, demo_images, demo_pairs("ledger_task"))
     report = enqueue_run(settings, request)  # no worker yet: the messages wait in Redis
     with store.session() as session:
         job_ids = session.scalars(select(Job.id).where(Job.run_name == run)).all()
@@ -160,10 +116,8 @@ def test_a_message_delivered_many_times_runs_the_job_once(settings, demo_images,
     assert redis_client.llen(settings.queue) == report.published + 3 * len(job_ids)
     with LocalWorkers(settings, count=2, concurrency=2, log_dir=tmp_path / "logs") as workers:
         wait_until_finished(store, run, workers)
-        deadline = time.monotonic() + 30
-        while redis_client.llen(settings.queue) and time.monotonic() < deadline:
-            time.sleep(0.2)  # let the duplicates be consumed too
-    assert redis_client.llen(settings.queue) == 0
+        # let the duplicates be consumed too
+        wait_until(lambda: redis_client.llen(settings.queue) == 0, "the queue to empty", 30)
     with store.session() as session:
         attempts = session.scalars(select(Attempt).join(Job).where(Job.run_name == run)).all()
         states = session.scalars(select(Job.state).where(Job.run_name == run)).all()

@@ -21,12 +21,12 @@ from coopbench.dataset.tasks import demo_dataset_path, load_tasks
 from coopbench.export.run_export import export_run
 from coopbench.ops.localcluster import LocalWorkers
 from coopbench.store import AgentRun, Artifact, Attempt, Job, Store
-from tests.containers import run_containers
-from tests.fakellm import FakeLLM, apply_patch_command, bash, http_error, received_messages, submit
-from tests.integration.test_distributed_run import wait_until_finished
+from tests.support.containers import run_containers
+from tests.support.fakellm import FakeLLM, apply_patch_command, bash, http_error, received_messages, submit
+from tests.support.runs import FAKE_MODEL, wait_until_finished
 
 LEDGER = {t.repo: t for t in load_tasks(demo_dataset_path())}["ledger_task"]
-MODEL = "openai/fake-model"
+MODEL = FAKE_MODEL
 SECRET = "sk-coopbench-e2e-" + "9d8c7b6a5f4e3d2c"
 PRICES = {"input_cost_per_token": 1e-6, "output_cost_per_token": 2e-6}
 CALL_COST = 100 * 1e-6 + 20 * 2e-6  # the fake server's default usage per call
@@ -116,7 +116,6 @@ def write_agent_config(path, fake_llm) -> None:
 
 
 # About the agents and their messages: one database (PostgreSQL, as many hosts use) is enough.
-@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
 def test_llm_agents_solo_and_coop_with_messages_through_workers(
         cli, settings, demo_images, docker_client, redis_client, fake_llm, tmp_path):
     run = f"llm-{settings.queue[-8:]}"

@@ -1,5 +1,5 @@
 """A real CooperBench task through real workers with coopbench's defaults: dirty-equals
-task 43 (image built here, tests/real_task.py), compared with upstream's own code.
+task 43 (image built here, tests/support/real_task.py), compared with upstream's own code.
 
 - ``coopbench gold-check`` of its 36 pairs gives what upstream's ``gold_conflict_report.json``
   says of them;
@@ -11,34 +11,28 @@ task 43 (image built here, tests/real_task.py), compared with upstream's own cod
 
 import json
 import shutil
-import time
 import uuid
 from pathlib import Path
 
 import pytest
 from sqlalchemy import select
 
-from coopbench.dataset.tasks import discover_pairs, load_tasks
+from coopbench.dataset.tasks import discover_pairs
 from coopbench.export.run_export import export_run
 from coopbench.job.setting import Setting
 from coopbench.ops.localcluster import LocalWorkers
 from coopbench.store import Job, Store
-from coopbench.store.models import FINISHED_STATES
-from scheduler.enqueue import RunRequest, enqueue_run
-from tests.containers import run_containers
-from tests.real_task import LITE_PAIRS, REPO, TASK_ID, all_pairs
+from scheduler.enqueue import enqueue_run
+from tests.support.containers import run_containers
+from tests.support.real_task import LITE_PAIRS, REPO, TASK_ID, all_pairs
+from tests.support.runs import run_request, wait_until_finished
 
-pytestmark = pytest.mark.docker
+# One SQLite store: these tests are about scoring (the store is tested on both databases
+# elsewhere) and each takes minutes.
+pytestmark = [pytest.mark.docker, pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)]
 
 RUN_TIMEOUT_S = 600
 FEATURE_FIELDS = ("passed", "exit_code", "tests_passed", "tests_failed")
-
-
-@pytest.fixture
-def database_url(tmp_path) -> str:
-    """One SQLite store, not both databases: these tests are about scoring (the store is
-    tested on both elsewhere) and each takes minutes."""
-    return f"sqlite:///{tmp_path / 'store.db'}"
 
 
 def test_gold_check_of_its_36_pairs_equals_upstreams_report(cli, real_task_image, fixtures_dir,
@@ -67,16 +61,13 @@ def test_oracle_on_the_lite_pairs_scores_as_upstream_scores_the_export(
     run = f"oracle-real-{uuid.uuid4().hex[:6]}"
     pairs = discover_pairs(fixtures_dir, subset="lite", repo=REPO)
     assert [p.features for p in pairs] == LITE_PAIRS
-    request = RunRequest(
-        name=run, dataset=str(fixtures_dir), pairs=pairs,
-        tasks={(t.repo, t.task_id): t for t in load_tasks(fixtures_dir, REPO)},
-        settings=[Setting.solo, Setting.coop], agent="oracle", model=None,
-        step_limit=100, cost_limit_usd=3.0, image_template=settings.image_template)
+    request = run_request(run, settings.image_template, pairs, dataset=fixtures_dir, repo=REPO,
+                          settings=[Setting.solo, Setting.coop], step_limit=100, cost_limit_usd=3.0)
     store = Store(settings.database_url)
     with LocalWorkers(settings, count=2, concurrency=2, log_dir=tmp_path / "logs",
                       name_prefix="real") as workers:
         assert enqueue_run(settings, request).published == 10
-        _wait_until_finished(store, run, workers)
+        wait_until_finished(store, run, workers, RUN_TIMEOUT_S)
     with store.session() as session:
         jobs = session.scalars(select(Job).where(Job.run_name == run)).all()
     assert {job.state for job in jobs} == {"done"}, {job.id: job.error for job in jobs}
@@ -124,16 +115,4 @@ def _scored(evaluation: dict) -> dict:
     for name in ("feature1", "feature2"):
         fields[name] = {k: evaluation[name].get(k) for k in FEATURE_FIELDS}
     return fields
-
-
-def _wait_until_finished(store: Store, run: str, workers: LocalWorkers) -> None:
-    deadline = time.monotonic() + RUN_TIMEOUT_S
-    while time.monotonic() < deadline:
-        with store.session() as session:
-            states = session.scalars(select(Job.state).where(Job.run_name == run)).all()
-        if states and all(state in FINISHED_STATES for state in states):
-            return
-        assert workers.alive(), "the worker processes died"
-        time.sleep(0.5)
-    pytest.fail(f"run {run} did not finish in {RUN_TIMEOUT_S} s")
 

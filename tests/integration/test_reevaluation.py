@@ -1,9 +1,7 @@
 """Evaluation as its own stage: ``coopbench evaluate`` re-evaluates a run on real workers
 without running any agent again, and a job whose agents finished never re-runs them."""
 
-import dataclasses
 import json
-import time
 
 import pytest
 from sqlalchemy import func, select, update
@@ -17,13 +15,9 @@ from coopbench.ops.localcluster import LocalWorkers
 from coopbench.store import AgentRun, Attempt, Evaluation, Job, JobState, Store
 from scheduler.enqueue import enqueue_run
 from scheduler.evaluate import request_evaluations
-from tests.containers import run_containers
-from tests.integration.test_distributed_run import (
-    RUN_TIMEOUT_S,
-    demo_request,
-    expected_outcome,
-    wait_until_finished,
-)
+from tests.support.containers import run_containers
+from tests.support.polling import wait_until
+from tests.support.runs import RUN_TIMEOUT_S, expected_outcome, run_request, wait_until_finished
 from workers.publish import Publisher
 
 PAIRS = [(1, 2), (1, 3), (3, 4)]  # ledger: a conflict, a clean merge, another conflict
@@ -35,17 +29,13 @@ def ledger_pairs():
 
 
 def wait_for_evaluations(store: Store, run: str, workers: LocalWorkers) -> None:
-    deadline = time.monotonic() + RUN_TIMEOUT_S
-    while time.monotonic() < deadline:
+    def finished() -> bool:
         with store.session() as session:
-            pending = session.scalar(
+            return session.scalar(
                 select(func.count()).select_from(Evaluation).join(Job, Job.id == Evaluation.job_id)
-                .where(Job.run_name == run, Evaluation.state.in_(["queued", "running"])))
-        if pending == 0:
-            return
-        assert workers.alive(), "the worker processes died"
-        time.sleep(0.5)
-    pytest.fail(f"evaluations of run {run} did not finish in {RUN_TIMEOUT_S} s")
+                .where(Job.run_name == run, Evaluation.state.in_(["queued", "running"]))) == 0
+
+    wait_until(finished, f"the evaluations of run {run}", RUN_TIMEOUT_S, 0.5, workers.alive)
 
 
 def counts(store: Store, run: str) -> dict:
@@ -63,13 +53,11 @@ def counts(store: Store, run: str) -> dict:
 
 # Claims of evaluations are fenced alike on both databases (tests/store); the command and
 # its workers are tested on one, PostgreSQL.
-@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
 def test_evaluate_command_reevaluates_on_workers_without_running_agents(
         settings, demo_images, docker_client, tmp_path):
     run = f"reeval-{settings.queue[-8:]}"
     store = Store(settings.database_url)
-    request = dataclasses.replace(demo_request(run, demo_images, pairs=ledger_pairs()),
-                                  settings=[Setting.solo, Setting.coop])
+    request = run_request(run, demo_images, ledger_pairs(), settings=[Setting.solo, Setting.coop])
     with LocalWorkers(settings, count=2, concurrency=2, log_dir=tmp_path / "logs") as workers:
         enqueue_run(settings, request)
         wait_until_finished(store, run, workers)
@@ -123,8 +111,7 @@ def test_evaluate_command_reevaluates_on_workers_without_running_agents(
 def test_a_job_whose_agents_finished_is_only_evaluated_when_run_again(settings, demo_images):
     run = f"stage-{settings.queue[-8:]}"
     store = Store(settings.database_url)
-    request = dataclasses.replace(demo_request(run, demo_images, pairs=ledger_pairs()[:1]),
-                                  settings=[Setting.coop])
+    request = run_request(run, demo_images, ledger_pairs()[:1], settings=[Setting.coop])
     enqueue_run(settings, request)
     with store.session() as session:
         job_id = session.scalar(select(Job.id).where(Job.run_name == run))

@@ -6,14 +6,14 @@ from sqlalchemy import select
 
 from coopbench.agents import AGENTS
 from coopbench.agents.base import AgentResult
-from coopbench.dataset.tasks import demo_dataset_path, discover_pairs, load_tasks
 from coopbench.errors import BusUnavailable, ConfigError, LeaseLost, SandboxError, raised_in_coopbench
 from coopbench.job.failures import FailureKind, classify
 from coopbench.job.runner import Services, run_job
 from coopbench.job.setting import Setting
 from coopbench.store import AgentRun, Attempt, Job, JobState, Store
 from coopbench.store.models import ErrorClass
-from scheduler.enqueue import RunRequest, enqueue_run
+from scheduler.enqueue import enqueue_run
+from tests.support.runs import demo_pairs, run_request
 
 SECRET = "sk-coopbench-failures-" + "5a4b3c2d1e0f"
 
@@ -84,12 +84,8 @@ class BuggyAgent:
 def test_a_bug_fails_the_job_with_its_traceback_and_is_not_the_agents_error(
         settings, demo_images, monkeypatch):
     monkeypatch.setitem(AGENTS, "buggy", BuggyAgent)
-    dataset = demo_dataset_path()
-    pair = [p for p in discover_pairs(dataset) if p.repo == "ledger_task"][:1]
-    enqueue_run(settings, RunRequest(
-        name="buggy-agent", dataset=str(dataset), pairs=pair,
-        tasks={(t.repo, t.task_id): t for t in load_tasks(dataset)}, settings=[Setting.coop],
-        agent="buggy", model=None, step_limit=10, cost_limit_usd=0, image_template=demo_images))
+    enqueue_run(settings, run_request("buggy-agent", demo_images, demo_pairs("ledger_task"),
+                                      settings=[Setting.coop], agent="buggy", step_limit=10))
     store = Store.open(settings)
     with store.session() as session:
         job_id = session.scalar(select(Job.id).where(Job.run_name == "buggy-agent"))

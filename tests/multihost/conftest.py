@@ -10,7 +10,9 @@ from pathlib import Path
 import pytest
 
 from coopbench.sandbox.containers import remove_labelled
-from tests.multihost.network import NamespaceHost, PasswordPostgres, PasswordRedis, Topology
+from tests.multihost.network import NamespaceHost, PasswordPostgres, Topology
+from tests.support.env import clean_env
+from tests.support.redis_server import RedisServer
 
 HOSTS = 2
 
@@ -29,11 +31,11 @@ def topology():
 
 @pytest.fixture
 def redis_server(topology, tmp_path):
-    server = PasswordRedis(topology.gateway, tmp_path / "redis")
+    server = RedisServer(tmp_path / "redis", address=topology.gateway, password=True)
     try:
         yield server.start()
     finally:
-        server.stop()
+        server.kill()
 
 
 @pytest.fixture
@@ -51,10 +53,9 @@ def hosts(topology, redis_server, postgres, docker_client, tmp_path) -> list[Nam
     environment variables naming the services by address, with their passwords. Afterwards
     the workers are stopped, and any container labelled with one of these hostnames (a
     worker killed mid-job leaves its containers) is removed."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("COOPBENCH_")}
-    env.update(
+    env = clean_env(
         COOPBENCH_BROKER_URL=redis_server.url, COOPBENCH_DATABASE_URL=postgres.url,
-        COOPBENCH_QUEUE=f"coopbench-{topology.tag}", LITELLM_LOCAL_MODEL_COST_MAP="True",
+        COOPBENCH_QUEUE=f"coopbench-{topology.tag}",
         PATH=f"{Path(sys.executable).parent}:{os.environ.get('PATH', '/usr/bin:/bin')}",
     )
     made = [NamespaceHost(namespace, f"cb-{topology.tag}-host{index}", env,

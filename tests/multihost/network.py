@@ -1,4 +1,5 @@
-"""Hosts made of Linux network namespaces, and password-protected services they reach.
+"""Hosts made of Linux network namespaces, and the password-protected PostgreSQL they reach
+(their Redis: ``tests/support/redis_server.py`` with a password).
 
 The topology, one per test, with names unique to it (``<tag>`` is random hex)::
 
@@ -27,7 +28,7 @@ from pathlib import Path
 import psycopg
 from psycopg import sql
 
-from coopbench.ops.localcluster import free_port, wait_for_redis
+from coopbench.ops.localcluster import free_port
 
 PG_BIN = Path("/usr/lib/postgresql/15/bin")
 SUBNET_PREFIX = "10.213"  # 10.213.X.0/24, X chosen at random among the free ones
@@ -98,38 +99,6 @@ class Topology:
             line.split(":")[1].strip().split("@")[0]
             for line in ip("-o", "link", "show").stdout.splitlines()]
         return [name for name in names if self.tag in name]
-
-
-class PasswordRedis:
-    """A redis-server that requires a password, listening on one (non-loopback) address."""
-
-    def __init__(self, address: str, log_dir: Path):
-        self.address, self.port = address, free_port(address)
-        self.password = secrets.token_hex(16)
-        self.log_dir, self.process = log_dir, None
-
-    @property
-    def url(self) -> str:
-        return f"redis://:{self.password}@{self.address}:{self.port}/0"
-
-    def start(self) -> "PasswordRedis":
-        self.log_dir.mkdir(parents=True, exist_ok=True)
-        config = self.log_dir / "redis.conf"  # the password in a file, not in `ps`
-        config.write_text(f"bind {self.address}\nport {self.port}\nrequirepass {self.password}\n"
-                          "save \"\"\nappendonly no\nprotected-mode yes\n")
-        config.chmod(0o600)
-        self.process = subprocess.Popen(
-            [shutil.which("redis-server") or "redis-server", str(config)],
-            stdout=open(self.log_dir / "redis.log", "wb"), stderr=subprocess.STDOUT,
-            start_new_session=True)
-        if not wait_for_redis(self.url):
-            raise RuntimeError(f"redis-server on {self.address}:{self.port} did not start")
-        return self
-
-    def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.kill()
-            self.process.wait()
 
 
 class PasswordPostgres:

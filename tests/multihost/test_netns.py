@@ -17,11 +17,9 @@ from coopbench.dataset.tasks import demo_dataset_path
 from coopbench.export.run_export import MANIFEST_NAME
 from coopbench.store import Attempt, Evaluation, Job, Store
 from tests.conftest import COOPBENCH
-from tests.containers import run_containers
-from tests.integration.test_distributed_run import (
-    expected_outcome,
-    wait_until_finished,
-)
+from tests.support.containers import run_containers
+from tests.support.polling import wait_until
+from tests.support.runs import expected_outcome, wait_until_finished
 
 pytestmark = pytest.mark.docker
 
@@ -84,10 +82,9 @@ def _start_workers(hosts) -> None:
     """One worker per host, concurrency 2; returns once both are ready, so both take jobs."""
     for host in hosts:
         host.start_worker(sys.executable, host.env["COOPBENCH_QUEUE"], concurrency=2)
-    deadline = time.monotonic() + READY_TIMEOUT_S
-    while not all(host.ready() for host in hosts):
-        assert time.monotonic() < deadline and all(h.alive() for h in hosts), _logs(hosts)
-        time.sleep(0.2)
+    wait_until(lambda: all(host.ready() for host in hosts),
+               lambda: f"both workers to be ready:\n{_logs(hosts)}", READY_TIMEOUT_S,
+               alive=lambda: all(host.alive() for host in hosts))
 
 
 def _assert_expected_outcomes(out: Path) -> None:

@@ -11,10 +11,11 @@ import json
 import pytest
 from sqlalchemy import func, inspect, select, update
 
-from coopbench.dataset.tasks import demo_dataset_path, discover_pairs, load_tasks
+from coopbench.dataset.tasks import demo_dataset_path, discover_pairs
 from coopbench.job.setting import AGENT_SETTINGS, Setting, job_id
 from coopbench.store import Job, JobState, Run, Store, TaskFeature, utcnow
-from scheduler.enqueue import RunRequest, enqueue_run
+from scheduler.enqueue import enqueue_run
+from tests.support.runs import run_request
 
 DEMO = demo_dataset_path()
 ALL_SETTINGS = "solo,coop,coop-nocomm"
@@ -185,12 +186,8 @@ def test_committed_but_unpublished_jobs_are_published_by_the_next_enqueue(
     settings, database_url, redis_client, queue
 ):
     """A broker failure after the commit leaves jobs without published_at: found again."""
-    tasks = {(t.repo, t.task_id): t for t in load_tasks(DEMO)}
-    request = RunRequest(
-        name="R", dataset=str(DEMO), pairs=discover_pairs(DEMO, repo="textkit_task"), tasks=tasks,
-        settings=[Setting.coop, Setting.solo], agent="oracle", model=None, step_limit=10,
-        cost_limit_usd=1.0, image_template="img-{slug}:task{task_id}",
-    )
+    request = run_request("R", "img-{slug}:task{task_id}", repo="textkit_task",
+                          settings=[Setting.coop, Setting.solo], step_limit=10, cost_limit_usd=1.0)
     report = enqueue_run(settings, request)
     assert (report.jobs_total, report.jobs_added, report.published) == (12, 12, 12)
     assert report.by_setting == {"coop": 6, "solo": 6}

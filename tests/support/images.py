@@ -1,4 +1,5 @@
-"""Task images in a real registry on 127.0.0.1 (``tests/registry.py``).
+"""Task images in a real registry on 127.0.0.1 (``tests/support/registry.py``; the fixtures
+``registry`` and ``proxy`` are tests/conftest.py's).
 
 The demo's task images are pushed as images of their own (the demo image plus a label that
 makes a new image id, so removing them never touches the session's demo images), under a
@@ -10,23 +11,10 @@ import time
 import uuid
 
 import docker
-import pytest
 
 from coopbench.dataset.images import image_name
 from coopbench.dataset.tasks import demo_dataset_path, load_tasks
-from tests.registry import CuttableProxy, LocalRegistry, push
-
-
-@pytest.fixture
-def registry(tmp_path):
-    with LocalRegistry(tmp_path / "registry").start() as running:
-        yield running
-
-
-@pytest.fixture
-def proxy(registry):
-    with CuttableProxy(registry.address).start() as running:
-        yield running
+from tests.support.registry import CuttableProxy, LocalRegistry, push
 
 
 def push_demo_images(client: docker.DockerClient, registry: LocalRegistry, demo_template: str,

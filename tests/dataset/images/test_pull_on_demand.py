@@ -3,7 +3,6 @@ one pull per image per Docker engine however many worker processes wait for it, 
 per image for the whole run (recorded, exported), and a pull's failure classified: an image
 the registry does not have fails its job at once; a registry that is away is retried."""
 
-import dataclasses
 import json
 import time
 
@@ -17,24 +16,24 @@ from coopbench.job.runner import Services, run_job
 from coopbench.job.setting import Setting
 from coopbench.ops.localcluster import LocalWorkers
 from coopbench.ops.status import run_status
-from coopbench.store import EngineImage, Job, JobState, Store
+from coopbench.store import EngineImage, JobState, Store
 from coopbench.store.engine import host_name
 from scheduler.enqueue import enqueue_run
-from tests.faults.test_retries_and_control import attempts_of, jobs_of, pairs
-from tests.images.conftest import PullEvents, push_demo_images, via
-from tests.integration.test_distributed_run import demo_request, wait_until_finished
+from tests.support.images import PullEvents, push_demo_images, via
+from tests.support.polling import wait_until
+from tests.support.runs import attempts_of, demo_pairs, jobs_of, run_jobs, run_request, wait_until_finished
 
 pytestmark = pytest.mark.docker
 
 RETRY_ENV = {"COOPBENCH_INFRA_RETRIES": "3", "COOPBENCH_RETRY_BACKOFF_S": "1"}
 
 
-@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)  # as many hosts use
+# PostgreSQL (the suite's default), as many hosts use
 def test_a_run_pulls_each_image_once_and_runs_one_digest(settings, demo_images, docker_client,
                                                          registry, tmp_path):
     template, digests = push_demo_images(docker_client, registry, demo_images, "once")
     run = f"pull-{settings.queue[-8:]}"
-    request = dataclasses.replace(demo_request(run, template), settings=[Setting.coop])
+    request = run_request(run, template, settings=[Setting.coop])
     store = Store(settings.database_url)
     repositories = {name: name.split("/", 1)[1].rsplit(":", 1)[0] for name in digests}
     pushed = {name: registry.manifest_requests(repo, "HEAD") for name, repo in repositories.items()}
@@ -44,7 +43,7 @@ def test_a_run_pulls_each_image_once_and_runs_one_digest(settings, demo_images, 
         enqueue_run(settings, request)
         wait_until_finished(store, run, workers)
 
-    jobs = list(jobs_of_run(store, run))
+    jobs = run_jobs(store, run)
     assert len(jobs) == 12 and {j.state for j in jobs} == {JobState.done}
     assert sorted(pulls.pulled) == sorted(digests)  # once per image
     time.sleep(0.5)  # the registry logs a request once its response is out
@@ -72,8 +71,7 @@ def test_a_run_pulls_each_image_once_and_runs_one_digest(settings, demo_images, 
 def test_an_image_the_registry_lacks_fails_its_job_at_once(settings, demo_images, registry):
     run = f"absent-{settings.queue[-8:]}"
     template = f"{registry.address}/coopbench-absent-{{slug}}:task{{task_id}}"
-    enqueue_run(settings, dataclasses.replace(
-        demo_request(run, template, pairs=pairs("ledger_task")), settings=[Setting.solo]))
+    enqueue_run(settings, run_request(run, template, demo_pairs("ledger_task"), settings=[Setting.solo]))
     store = Store(settings.database_url)
     job = jobs_of(store, run)["ledger_task"]
     assert run_job(job.id, Services(settings, "test-worker")) == JobState.failed
@@ -95,15 +93,14 @@ def test_a_registry_that_is_away_is_retried(settings, demo_images, docker_client
     store = Store(settings.database_url)
     with LocalWorkers(settings, 1, 1, tmp_path / "logs", extra_env=RETRY_ENV) as workers:
         proxy.cut()
-        enqueue_run(settings, dataclasses.replace(
-            demo_request(run, via(proxy, registry, template), pairs=pairs("ledger_task")),
-            settings=[Setting.solo]))
+        enqueue_run(settings, run_request(run, via(proxy, registry, template),
+                                          demo_pairs("ledger_task"), settings=[Setting.solo]))
         job = jobs_of(store, run)["ledger_task"]
-        wait_for(lambda: attempts_of(store, job.id), "the first attempt")
-        wait_for(lambda: attempts_of(store, job.id)[0].finished_at, "the first attempt to fail")
+        wait_until(lambda: attempts_of(store, job.id), "the first attempt")
+        wait_until(lambda: attempts_of(store, job.id)[0].finished_at, "the first attempt to fail")
         proxy.restore()
         proxy.cut_after(5_000_000)  # the retry's pull loses its connection mid-layer
-        pulling = wait_for(lambda: proxy.is_cut and run_status(store, run)["pulls"],
+        pulling = wait_until(lambda: proxy.is_cut and run_status(store, run)["pulls"],
                            "the status to show the pull while the registry is away")
         proxy.restore()  # within the engine's own retry of the layer
         wait_until_finished(store, run, workers)
@@ -119,17 +116,3 @@ def test_a_registry_that_is_away_is_retried(settings, demo_images, docker_client
     assert local_image(docker_client, via(proxy, registry, ledger)).id == run_pins(
         store, run)[via(proxy, registry, ledger)].image_id
 
-
-def jobs_of_run(store: Store, run: str) -> list[Job]:
-    with store.session() as session:
-        return list(session.scalars(select(Job).where(Job.run_name == run)))
-
-
-def wait_for(probe, what: str, timeout_s: float = 120):
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        value = probe()
-        if value:
-            return value
-        time.sleep(0.2)
-    pytest.fail(f"waited {timeout_s:.0f} s for {what}")

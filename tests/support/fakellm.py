@@ -25,9 +25,9 @@ Every response carries ``usage`` (default 100 prompt + 20 completion tokens; ``u
 an entry overrides it). Every request is recorded in ``server.requests``. The server is a
 ThreadingHTTPServer, safe for concurrent agents.
 
-From another process: ``python -m tests.fakellm --scripts package.module:NAME`` where NAME
-is a dict of scripts (or a function returning one); the server prints its URL and serves
-until killed. In-process use (pytest) reaches it from Celery worker processes just as well,
+From another process: ``python -m tests.support.fakellm --scripts package.module:NAME``
+where NAME is a dict of scripts (or a function returning one); the server prints its URL and
+serves until killed. In-process use (pytest) reaches it from Celery worker processes just as well,
 since they only need the URL.
 """
 

@@ -5,12 +5,11 @@ import json
 
 from sqlalchemy import select
 
-from coopbench.dataset.tasks import demo_dataset_path, discover_pairs, load_tasks
 from coopbench.job.runner import Services, run_job
-from coopbench.job.setting import Setting
 from coopbench.store import Artifact, Attempt, Job, JobState, Store
-from scheduler.enqueue import RunRequest, enqueue_run
-from tests.fakellm import FakeLLM, bash, http_error
+from scheduler.enqueue import enqueue_run
+from tests.support.fakellm import FakeLLM, bash, http_error
+from tests.support.runs import demo_pairs, llm_request
 
 SECRET = "sk-coopbench-runner-" + "0f1e2d3c4b5a6978"
 
@@ -18,17 +17,10 @@ SECRET = "sk-coopbench-runner-" + "0f1e2d3c4b5a6978"
 def test_a_rejected_key_mid_run_fails_the_job_and_keeps_the_evidence(
         settings, demo_images, monkeypatch, tmp_path):
     monkeypatch.setenv("OPENAI_API_KEY", SECRET)
-    dataset = demo_dataset_path()
-    pair = [p for p in discover_pairs(dataset) if p.repo == "ledger_task"][:1]
     with FakeLLM({"solo": [bash("echo working > notes.txt && git diff > patch.txt"),
                            http_error(401, "Incorrect API key provided: {api_key}")]}) as llm:
-        request = RunRequest(
-            name="llm-401-mid", dataset=str(dataset), pairs=pair,
-            tasks={(t.repo, t.task_id): t for t in load_tasks(dataset)}, settings=[Setting.solo],
-            agent="mini-swe-agent", model="openai/fake-model", step_limit=10, cost_limit_usd=0,
-            image_template=demo_images,
-            agent_config={"model_kwargs": {"api_base": llm.url}, "retry_base_delay_s": 0.01},
-        )
+        request = llm_request("llm-401-mid", demo_images, llm.url, demo_pairs("ledger_task"),
+                              agent_config={"retry_base_delay_s": 0.01})
         enqueue_run(settings, request)
         store = Store(settings.database_url)
         with store.session() as session:

@@ -1,4 +1,5 @@
-"""A setting is a row: what a job does is read from ``SETTINGS``, for any number of features."""
+"""Job identity, agent assignment and the settings table: a setting is a row of ``SETTINGS``,
+read for any number of features."""
 
 from pathlib import Path
 
@@ -10,14 +11,45 @@ from coopbench.export.run_export import job_dir
 from coopbench.job.setting import (
     AGENT_SETTINGS,
     SETTINGS,
-    Assignment,
     Channel,
     Harness,
     Setting,
     assignments,
+    job_id,
+    parse_settings,
     setting_row,
 )
+from coopbench.job.setting import AgentAssignment as Assignment
+from coopbench.job.setting import Assignment as AssignmentKind
 from coopbench.store import Job
+
+
+def test_job_id_is_deterministic_and_distinguishes_every_part():
+    base = job_id("run", "ledger_task", 0, (1, 2), "coop")
+    assert base == job_id("run", "ledger_task", 0, (1, 2), "coop")
+    others = {
+        job_id("run2", "ledger_task", 0, (1, 2), "coop"),
+        job_id("run", "textkit_task", 0, (1, 2), "coop"),
+        job_id("run", "ledger_task", 1, (1, 2), "coop"),
+        job_id("run", "ledger_task", 0, (1, 3), "coop"),
+        job_id("run", "ledger_task", 0, (1, 2), "solo"),
+    }
+    assert base not in others and len(others) == 5
+
+
+def test_agent1_gets_the_lower_feature_and_solo_keeps_the_given_order():
+    assert assignments("coop", (7, 3)) == [Assignment("agent1", (3,)), Assignment("agent2", (7,))]
+    assert assignments("coop-nocomm", (1, 2))[1] == Assignment("agent2", (2,))
+    assert assignments("solo", (7, 3)) == [Assignment("solo", (7, 3))]
+
+
+def test_settings_are_parsed_with_a_clear_error():
+    assert parse_settings("solo, coop,coop-nocomm,solo") == [Setting.solo, Setting.coop,
+                                                             Setting.coop_nocomm]
+    with pytest.raises(ConfigError, match="unknown setting 'team'.*solo, coop, coop-nocomm"):
+        parse_settings("solo,team")
+    with pytest.raises(ConfigError, match="no setting"):
+        parse_settings(" , ")
 
 
 def test_every_setting_has_one_row_and_enqueue_offers_the_agent_settings():
@@ -37,7 +69,7 @@ def test_one_agent_per_feature_for_any_number_of_features(features):
     assert [a.agent_id for a in plan] == [f"agent{i}" for i in range(1, len(features) + 1)]
     assert [a.feature_ids for a in plan] == [(fid,) for fid in sorted(features)]
     assert assignments("solo", features)[0].feature_ids == features
-    assert SETTINGS[Setting.solo].assignment is Assignment.all_to_one
+    assert SETTINGS[Setting.solo].assignment is AssignmentKind.all_to_one
 
 
 def test_a_group_has_one_folder_name_and_one_label():

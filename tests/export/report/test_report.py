@@ -1,7 +1,6 @@
 """``coopbench report``: the export tests' synthetic run as a page with its images, the
 figures checked against the exporter's, and the page looked at in headless chromium."""
 
-import os
 import random
 import re
 import shutil
@@ -22,6 +21,7 @@ from coopbench.job.setting import job_id
 from coopbench.store import AgentRun, Job
 from tests.conftest import COOPBENCH
 from tests.export.synthetic_run import REPO, RUN, SPECS, TASK, WRITE_FAILED, Spec, build
+from tests.support.env import clean_env
 
 SQLITE_ONLY = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 MESSAGES = {((1, 2), "agent1"): 3, ((1, 2), "agent2"): 2, ((1, 3), "agent1"): 4,
@@ -82,10 +82,9 @@ def screenshot(page: Path, shot: Path, profile: Path) -> Image.Image:
 @SQLITE_ONLY
 def test_the_report_command_writes_a_page_a_browser_shows(syn, database_url, tmp_path):
     out = tmp_path / "report"
-    env = {k: v for k, v in os.environ.items() if not k.startswith("COOPBENCH_")}
     done = subprocess.run([COOPBENCH, "--database-url", database_url, "report", "--run", RUN,
-                           "--out", str(out)], env={**env, "LITELLM_LOCAL_MODEL_COST_MAP": "True"},
-                          capture_output=True, text=True, timeout=300)
+                           "--out", str(out)], env=clean_env(), capture_output=True, text=True,
+                          timeout=300)
     assert done.returncode == 0, done.stderr
     assert f"wrote {out / PAGE_NAME}" in done.stdout.replace("\n", "")
 
@@ -184,7 +183,7 @@ def test_an_unknown_run_is_an_error_naming_the_runs(syn, database_url, tmp_path)
     out = tmp_path / "report"
     done = subprocess.run([COOPBENCH, "--database-url", database_url, "report", "--run", "nope",
                            "--out", str(out)], capture_output=True, text=True, timeout=300,
-                          env={**os.environ, "LITELLM_LOCAL_MODEL_COST_MAP": "True"})
+                          env=clean_env())
     assert done.returncode == 2
     assert "run 'nope' is not in the store" in done.stderr and "runs there: syn" in done.stderr
     assert not out.exists()  # nothing written

@@ -1,15 +1,12 @@
 """``coopbench images pull`` and ``images list`` across two hosts with a Docker engine each
-(this machine's engine, and a second ``dockerd`` with its own data root: tests/second_engine.py),
-through real workers answering Celery's broadcast. The workers listen on a queue the run is
-not on, so nothing but the prefetch pulls."""
+(this machine's engine, and a second ``dockerd`` with its own data root:
+tests/support/second_engine.py), through real workers answering Celery's broadcast. The
+workers listen on a queue the run is not on, so nothing but the prefetch pulls."""
 
-import dataclasses
 import io
 import json
-import os
 import re
 import subprocess
-import time
 import uuid
 
 import docker
@@ -21,11 +18,13 @@ from coopbench.job.setting import Setting
 from coopbench.ops.localcluster import LocalWorkers
 from scheduler.enqueue import enqueue_run
 from tests.conftest import COOPBENCH
-from tests.images.conftest import push_demo_images
-from tests.integration.test_distributed_run import demo_request
-from tests.real_task import REPO, TASK_ID
-from tests.registry import LocalRegistry, push
-from tests.second_engine import SecondEngine
+from tests.support.env import clean_env
+from tests.support.images import push_demo_images
+from tests.support.polling import wait_until
+from tests.support.real_task import REPO, TASK_ID
+from tests.support.registry import LocalRegistry, push
+from tests.support.runs import run_request
+from tests.support.second_engine import SecondEngine
 
 pytestmark = pytest.mark.docker
 
@@ -41,7 +40,6 @@ def second_engine(tmp_path):
         engine.stop()
 
 
-@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)  # not about the store
 def test_prefetch_pulls_a_runs_images_on_every_host(settings, demo_images, real_task_image,
                                                     fixtures_dir, docker_client, registry,
                                                     second_engine, tmp_path):
@@ -50,15 +48,14 @@ def test_prefetch_pulls_a_runs_images_on_every_host(settings, demo_images, real_
     template, digests = push_demo_images(docker_client, registry, demo_images, "warm")
     real_template, real_digest = push_real_task_image(docker_client, registry, real_task_image)
     run = f"warm-{settings.queue[-8:]}"
-    enqueue_run(settings, dataclasses.replace(demo_request(run, template),
-                                              settings=[Setting.solo]))
+    enqueue_run(settings, run_request(run, template, settings=[Setting.solo]))
     idle = settings.model_copy(update={"queue": f"{settings.queue}-idle"})
     hosts = {"host-a": {}, "host-b": {"DOCKER_HOST": second_engine.url}}
     workers = [LocalWorkers(idle, 1, 1, tmp_path / host, name_prefix=host,
                             extra_env={"COOPBENCH_HOST_NAME": host, **env})
                for host, env in hosts.items()]
-    env = {"COOPBENCH_DATABASE_URL": settings.database_url,
-           "COOPBENCH_BROKER_URL": settings.broker_url, "LITELLM_LOCAL_MODEL_COST_MAP": "True"}
+    env = clean_env(COOPBENCH_DATABASE_URL=settings.database_url,
+                    COOPBENCH_BROKER_URL=settings.broker_url, COLUMNS="250")
     try:
         for group in workers:
             group.start()
@@ -110,8 +107,7 @@ def push_real_task_image(client: docker.DockerClient, registry: LocalRegistry,
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)  # not about the store
 def test_prefetch_with_no_live_worker_says_so(settings, demo_images):
     run = f"nowork-{settings.queue[-8:]}"
-    enqueue_run(settings, dataclasses.replace(demo_request(run, demo_images),
-                                              settings=[Setting.solo]))
+    enqueue_run(settings, run_request(run, demo_images, settings=[Setting.solo]))
     done = subprocess.run(
         [COOPBENCH, "--database-url", settings.database_url, "--broker-url",
          "redis://127.0.0.1:6379/15", "images", "pull", "--run", run],
@@ -121,16 +117,12 @@ def test_prefetch_with_no_live_worker_says_so(settings, demo_images):
 
 
 def cli(env: dict[str, str], *args: str) -> dict | str:
-    done = subprocess.run([COOPBENCH, *args], env={**os.environ, **env, "COLUMNS": "250"},
-                          capture_output=True, text=True, timeout=600)
+    done = subprocess.run([COOPBENCH, *args], env=env, capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stdout + done.stderr
     return json.loads(done.stdout) if "--json" in args else done.stdout
 
 
 def wait_ready(log) -> None:
-    deadline = time.monotonic() + READY_TIMEOUT_S
-    while time.monotonic() < deadline:
-        if log.exists() and " ready." in log.read_text():
-            return
-        time.sleep(0.3)
-    pytest.fail(f"worker not ready in {READY_TIMEOUT_S} s:\n{log.read_text()[-3000:]}")
+    wait_until(lambda: log.exists() and " ready." in log.read_text(),
+               lambda: f"the worker to be ready:\n{log.read_text()[-3000:] if log.exists() else ''}",
+               READY_TIMEOUT_S, 0.3)

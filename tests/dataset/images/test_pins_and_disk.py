@@ -9,7 +9,6 @@ the resolver a worker runs before each job).
   when still short, the pull fails as an infrastructure error naming the host and the space.
 """
 
-import dataclasses
 
 import pytest
 
@@ -23,17 +22,16 @@ from coopbench.job.setting import Setting
 from coopbench.job.spec import load_job_spec
 from coopbench.store import EngineImage, JobState, Run, Store
 from scheduler.enqueue import enqueue_run
-from tests.faults.test_retries_and_control import jobs_of, pairs
-from tests.images.conftest import push_demo_images
-from tests.integration.test_distributed_run import demo_request
+from tests.support.images import push_demo_images
+from tests.support.runs import demo_pairs, jobs_of, run_request
 
 pytestmark = pytest.mark.docker
 
 
 def enqueue(settings: Settings, name: str, template: str, repo: str,
             pull: str = "missing") -> Run:
-    enqueue_run(settings, dataclasses.replace(demo_request(name, template, pairs=pairs(repo)),
-                                              settings=[Setting.solo], pull=pull))
+    enqueue_run(settings, run_request(name, template, demo_pairs(repo), settings=[Setting.solo],
+                                      pull=pull))
     store = Store(settings.database_url)
     return load_job_spec(store, jobs_of(store, name)[repo].id).run
 
@@ -64,7 +62,6 @@ def test_a_host_runs_the_pinned_digest_whatever_its_tag_says(settings, demo_imag
     assert run_job(job.id, services) == JobState.done  # and the job runs the pinned bytes
 
 
-@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)  # not about the store
 def test_low_disk_evicts_only_pulled_images_nothing_needs(settings, demo_images, docker_client,
                                                           registry):
     template, digests = push_demo_images(docker_client, registry, demo_images, "disk")
