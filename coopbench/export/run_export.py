@@ -35,7 +35,6 @@ log = logging.getLogger(__name__)
 
 MANIFEST_NAME = "results-manifest.json"
 ARTIFACT_BATCH = 200  # jobs whose files are read at once: few queries, bounded memory
-TOKEN_FIELDS = ("input_tokens", "output_tokens", "cache_read_tokens", "cache_write_tokens")
 
 
 def load_finished(session, store: Store, run_name: str) -> tuple[Run, list[FinishedJob]]:
@@ -133,7 +132,7 @@ def _write_job_files(out: Path, relative: Path, item: FinishedJob,
     def text(name: str, default: str) -> str:
         return artifacts[name].text if name in artifacts else default
 
-    result = _with_tokens(job.result or {}, item.agent_runs)
+    result = copy.deepcopy(job.result or {})  # built once, at the job's end; never mutate the ORM's value
     # As upstream writes them: the run's folder name, and the folder's path as the logs
     # root was given (relative when --out is), which upstream's eval uses to find the files.
     result["run_name"] = relative.parts[0]
@@ -156,23 +155,6 @@ def _write_job_files(out: Path, relative: Path, item: FinishedJob,
         write_atomic(directory / "conversation.json", text("conversation.json", "[]"))
     if "eval.json" in artifacts:
         write_atomic(directory / "eval.json", text("eval.json", ""))
-
-
-def _with_tokens(result: dict, agent_runs: list[AgentRun]) -> dict:
-    """result.json with each agent's token counts taken from its AgentRun row.
-
-    result.json is built when the job finishes; the rows are the record of what each agent
-    used, so an agent that reports tokens shows them here whatever result.json was built with.
-    """
-    result = copy.deepcopy(result)  # never mutate the ORM's JSON value
-    runs = {run.agent_id: run for run in agent_runs}
-    entries = dict(result.get("agents") or {})
-    if isinstance(result.get("agent"), dict):
-        entries["solo"] = result["agent"]
-    for agent_id, entry in entries.items():
-        if agent_id in runs:
-            entry.update({field: int(getattr(runs[agent_id], field) or 0) for field in TOKEN_FIELDS})
-    return result
 
 
 def trajectory_json(job: Job, agent_run: AgentRun | None, agent_id: str, feature_id: int | None,

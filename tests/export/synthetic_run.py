@@ -1,6 +1,6 @@
 """A small synthetic run written straight into a real store (SQLite and PostgreSQL), the way
 ``coopbench.store.results`` writes a finished job (``result.json`` built by
-``coopbench.job.outcome`` with zero tokens, the tokens only in the agent_runs rows; one
+``coopbench.job.outcome`` from the same agent results as the agent_runs rows; one
 evaluation row per done job, its files named ``eval/1/...``), scored as upstream 0.0.29's
 ``test_merged``/``test_solo`` score (no union merge; the lead's patch alone when the naive
 merge conflicts).
@@ -30,6 +30,7 @@ from coopbench.job.outcome import agent_run_row, result_json
 from coopbench.job.setting import assignments, job_id
 from coopbench.store import Artifact, Attempt, Evaluation, Job, Run
 
+TOKENS = ("input_tokens", "output_tokens", "cache_read_tokens", "cache_write_tokens")
 RUN = "syn"
 REPO, TASK = "demo_task", 7
 MODEL = "vertex_ai/gemini-3-flash-preview"
@@ -146,15 +147,14 @@ def _record_done(session, spec: Spec, job: Job, attempt: Attempt, run: Run) -> N
     statuses = spec.statuses or ("Submitted",) * len(plan)
     results = [
         AgentResult(a.agent_id, a.feature_ids, AgentStatus(status), at(spec.start), at(spec.end - 1),
-                    steps=10 + i, cost_usd=cost, patch=_patch(spec, a.agent_id))
+                    steps=10 + i, cost_usd=cost, patch=_patch(spec, a.agent_id),
+                    **dict(zip(TOKENS, spec.tokens.get(a.agent_id, (0, 0, 0, 0)))))
         for i, (a, cost, status) in enumerate(zip(plan, spec.costs, statuses))
     ]
-    result = result_json(run, job, results)  # token fields all 0, as built at job completion
+    result = result_json(run, job, results)  # as the job's end builds it: one outcome
     for agent in results:
         row = agent_run_row(agent)
         row.attempt_id = attempt.id
-        tokens = spec.tokens.get(agent.agent_id, (0, 0, 0, 0))
-        row.input_tokens, row.output_tokens, row.cache_read_tokens, row.cache_write_tokens = tokens
         session.add(row)
     job.result, job.cost_usd = result, result["total_cost"]
     job.eval_status = "error" if spec.eval_error else "done"
