@@ -10,7 +10,7 @@ from coopbench.dataset.tasks import demo_dataset_path, load_tasks
 from coopbench.export.run_export import MANIFEST_NAME, export_run
 from coopbench.job.setting import Setting
 from coopbench.ops.localcluster import LocalWorkers
-from coopbench.store import Attempt, Job, Store
+from coopbench.store import Attempt, Evaluation, Job, Store
 from scheduler.enqueue import enqueue_run
 from tests.export.test_schemas import errors, exported_files
 from tests.support.containers import run_containers
@@ -33,6 +33,8 @@ def test_demo_run_end_to_end(settings, demo_images, docker_client, tmp_path):
     with store.session() as session:
         jobs = session.scalars(select(Job).where(Job.run_name == run)).all()
         attempts = session.scalars(select(Attempt).join(Job).where(Job.run_name == run)).all()
+        evaluations = {e.job_id: e for e in session.scalars(
+            select(Evaluation).join(Job, Evaluation.job_id == Job.id).where(Job.run_name == run))}
     assert len(jobs) == 36
     assert {job.state for job in jobs} == {"done"}, {job.id: job.error for job in jobs}
     # Exactly once: one attempt per job, and it is the one that finished it.
@@ -86,6 +88,9 @@ def test_demo_run_end_to_end(settings, demo_images, docker_client, tmp_path):
                    evaluation["feature2"]["passed"])
         assert outcome == expected_outcome(entry["setting"], key), (entry["setting"], key)
         assert entry["both_passed"] == (outcome[1] and outcome[2])
+        # The store keeps each feature's result by feature id, in the job's feature order.
+        assert evaluations[entry["id"]].feature_results == {
+            str(fid): evaluation[f"feature{i}"]["passed"] for i, fid in enumerate(entry["features"], 1)}
         assert result["log_dir"] == str(job_dir)  # as upstream writes it: under the logs root given
         assert result["run_name"] == f"{run}-{entry['setting']}"  # the run folder's name
         a, b = key[2]
