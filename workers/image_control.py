@@ -2,7 +2,7 @@
 broadcast, sent by ``coopbench images pull`` and ``coopbench images list``).
 
 They run in the worker's main process, which must go on consuming, so a prefetch only
-starts a thread there and answers at once; its outcome goes to Redis (``images.prefetch``).
+starts a thread there and answers at once; its outcome goes to Redis (``coopbench.ops.prefetch``).
 """
 
 import logging

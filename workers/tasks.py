@@ -1,4 +1,5 @@
-"""The Celery tasks: thin, they only hand an id to ``coopbench.job.runner`` or ``coopbench.job.eval_stage``."""
+"""The Celery tasks: thin, they only hand an id to ``coopbench.job.runner`` or
+``coopbench.job.eval_stage``."""
 
 import logging
 import os

@@ -20,7 +20,7 @@ class JobSpec:
     job: Job
     run: Run
     features: dict[int, TaskFeature]
-    # Set once this host has the run's bytes for the image (``images.resolve``).
+    # Set once this host has the run's bytes for the image (``coopbench.job.image``).
     resolved_image: str | None = None  # their local image id
     image_digest: str | None = None  # the run's pin: registry digest, or the id of a build
 

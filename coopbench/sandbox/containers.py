@@ -195,7 +195,7 @@ def _started(client: docker.DockerClient, image: str, name: str, labels: dict[st
             pids_limit=PIDS_LIMIT,
             **limits.create_kwargs(),
         )
-    except docker.errors.ImageNotFound:  # resolved before (images.resolve): removed since
+    except docker.errors.ImageNotFound:  # resolved before (job.image): removed since
         raise SandboxError(f"Docker image {image} is no longer on this host") from None
     except docker.errors.APIError as error:
         raise SandboxError(f"cannot start a container from {image}: {error}") from None
