@@ -12,12 +12,12 @@ on (a subset naming a task or feature that is not there, a folder id that is not
 an unknown ``--features`` id) is a ``DatasetError`` that says what to fix.
 """
 
-import json
 import re
 from dataclasses import dataclass
 from itertools import combinations
 from pathlib import Path
 
+from coopbench.dataset.subsets import Subset, load_subset
 from coopbench.errors import DatasetError
 
 REPO_DIR_SUFFIX = "_task"
@@ -29,7 +29,6 @@ _FEATURE_DIR = re.compile(r"feature([1-9][0-9]*)")
 _FEATURES_ARG = re.compile(r"\s*([1-9][0-9]*)\s*,\s*([1-9][0-9]*)\s*")
 _NARROW = "narrow the selection with --repo/--task to tasks you have, or use the full dataset"
 
-SubsetPairs = dict[tuple[str, int], list[tuple[int, int]] | None]
 
 
 def repo_slug(repo: str) -> str:
@@ -97,16 +96,6 @@ class Pair:
         return {"repo": self.repo, "task_id": self.task_id, "features": list(self.features)}
 
 
-@dataclass(frozen=True)
-class Subset:
-    """A subset file. A task listed without "pairs" maps to None: all its pairs, as upstream."""
-
-    name: str
-    description: str
-    path: Path
-    pairs_by_task: SubsetPairs
-
-
 def group_dir_name(features: tuple[int, ...] | list[int]) -> str:
     """A feature group as upstream names its log folder: ``f1_f2`` (``f1_f2_f3``...), ascending."""
     return "_".join(f"f{fid}" for fid in sorted(features))
@@ -120,54 +109,6 @@ def group_label(repo: str, task_id: int, features: tuple[int, ...] | list[int]) 
 def demo_dataset_path() -> Path:
     """The small dataset shipped inside the package, in the same layout."""
     return Path(__file__).resolve().parent / "demo"
-
-
-def load_subset(dataset: Path, name_or_file: str) -> Subset:
-    """Read a subset given as the path of a file, else by name from ``<dataset>/subsets/``."""
-    path = Path(name_or_file)
-    if not path.is_file():
-        path = Path(dataset) / "subsets" / f"{name_or_file}.json"
-    if not path.is_file():
-        known = sorted(p.stem for p in (Path(dataset) / "subsets").glob("*.json"))
-        raise DatasetError(
-            f"subset {name_or_file!r} not found: no file {name_or_file} and no {path}; give a "
-            f"subset file or one of: {', '.join(known) or 'none in this dataset'}"
-        )
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
-        raise DatasetError(f"cannot read subset file {path}: {error}; fix or replace it") from None
-    return _parse_subset(path, data)
-
-
-def _parse_subset(path: Path, data: object) -> Subset:
-    def bad(what: str) -> DatasetError:
-        return DatasetError(
-            f"subset file {path} is malformed: {what}; expected {{\"name\", \"description\", "
-            '"tasks": [{"repo", "task_id", "pairs": [[f1, f2], ...]}, ...]}'
-        )
-
-    if not isinstance(data, dict) or not isinstance(data.get("tasks"), list):
-        raise bad('no "tasks" list')
-    pairs_by_task: SubsetPairs = {}
-    for i, entry in enumerate(data["tasks"]):
-        if not isinstance(entry, dict):
-            raise bad(f"tasks[{i}] is not an object")
-        repo, task_id, pairs = entry.get("repo"), entry.get("task_id"), entry.get("pairs")
-        if not isinstance(repo, str) or not _is_int(task_id):
-            raise bad(f"tasks[{i}] needs a string repo and an integer task_id")
-        if (repo, task_id) in pairs_by_task:
-            raise bad(f"tasks[{i}] lists {repo}/task{task_id} a second time")
-        if pairs is not None and not (
-            isinstance(pairs, list)
-            and all(isinstance(p, list) and len(p) == 2 and all(map(_is_int, p)) for p in pairs)
-        ):
-            raise bad(f"tasks[{i}].pairs is not a list of [f1, f2] integer pairs")
-        pairs_by_task[(repo, task_id)] = None if pairs is None else [(a, b) for a, b in pairs]
-    name, description = data.get("name", path.stem), data.get("description", "")
-    if not isinstance(name, str) or not isinstance(description, str):
-        raise bad("name and description must be strings")
-    return Subset(name, description, path, pairs_by_task)
 
 
 def load_tasks(dataset: Path, repo: str | None = None, task_id: int | None = None) -> list[Task]:
@@ -309,8 +250,6 @@ def _read(path: Path) -> str:
         raise DatasetError(f"cannot read {path}: {error}") from None
 
 
-def _is_int(value: object) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)  # JSON true is not an id
 
 
 def _ids(ids: tuple[int, ...]) -> str:

@@ -31,8 +31,8 @@ from coopbench.errors import ConfigError, InfraError, LeaseLost
 from coopbench.secrets import redact_text
 from coopbench.store import EvaluationState, JobState, Store
 from coopbench.store.claims import Claim, EvaluationClaim
-from coopbench.store.models import ErrorClass
 from coopbench.store.results import record_abandoned, record_evaluation_failed, record_failed, record_retry
+from coopbench.store.states import ErrorClass
 
 if TYPE_CHECKING:
     from coopbench.job.services import Services

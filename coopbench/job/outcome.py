@@ -6,7 +6,7 @@ import enum
 from coopbench.agents import AgentResult
 from coopbench.job.setting import setting_row
 from coopbench.store import AgentRun, Job, JobState, Run
-from coopbench.store.models import EvalStatus
+from coopbench.store.states import EvalStatus
 
 
 def model_label(run: Run) -> str:

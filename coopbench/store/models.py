@@ -4,7 +4,6 @@ Times are naive UTC (``utcnow()``) everywhere: SQLite keeps no time zone, and le
 comparisons must order the same way on SQLite and PostgreSQL.
 """
 
-import enum
 import gzip
 from datetime import datetime
 
@@ -23,47 +22,19 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
+from coopbench.store.states import (
+    FINISHED_STATES,
+    AttemptState,
+    EngineImageState,
+    ErrorClass,
+    EvalStatus,
+    EvaluationState,
+    JobState,
+)
 
-class JobState(enum.StrEnum):
-    queued = "queued"  # committed, waiting for a worker (its message may or may not be out)
-    running = "running"  # claimed by a worker holding an unexpired lease
-    done = "done"  # agents ran and were evaluated (whatever the score)
-    failed = "failed"  # a configuration error: retrying cannot help
-    failed_infra = "failed_infra"  # infrastructure kept failing
-    cancelled = "cancelled"  # `coopbench cancel`, or the run's cost cap was reached
-
-
-FINISHED_STATES = (JobState.done, JobState.failed, JobState.failed_infra, JobState.cancelled)
-
-
-class AttemptState(enum.StrEnum):
-    running = "running"
-    done = "done"
-    failed = "failed"  # a configuration error, or a bug of coopbench's (error_class says which)
-    failed_infra = "failed_infra"
-    abandoned = "abandoned"  # its claim was taken over (cancelled, or its lease expired)
-
-
-class EvalStatus(enum.StrEnum):
-    """A done job's evaluation: scored, or upstream's procedure recorded an error."""
-
-    done = "done"
-    error = "error"
-
-
-class EngineImageState(enum.StrEnum):
-    pulling = "pulling"
-    present = "present"
-    failed = "failed"
-    removed = "removed"
-
-
-class ErrorClass(enum.StrEnum):
-    """Why an attempt or an evaluation failed (``coopbench.job.failures``)."""
-
-    config = "config"  # the run's setup: the user must act; not retried
-    infra = "infra"  # Docker, Redis, the store, the provider, a time limit: retried
-    bug = "bug"  # coopbench's own code failed: not retried, the traceback kept
+__all__ = ["FINISHED_STATES", "AgentRun", "Artifact", "Attempt", "AttemptState", "Base", "EngineImage",
+           "EngineImageState", "ErrorClass", "EvalStatus", "Evaluation", "EvaluationState", "Job",
+           "JobState", "Run", "RunImage", "TaskFeature", "Worker"]
 
 
 class Base(DeclarativeBase):
@@ -195,16 +166,6 @@ class AgentRun(Base):
     error: Mapped[str | None] = mapped_column(Text)
     started_at: Mapped[datetime]
     ended_at: Mapped[datetime]
-
-
-class EvaluationState(enum.StrEnum):
-    queued = "queued"  # asked for by `coopbench evaluate`, waiting for a worker
-    running = "running"
-    done = "done"  # evaluated (its outcome may be an upstream evaluation error, see ``error``)
-    failed = "failed"  # a configuration error or a bug of ours: retrying cannot help
-    failed_infra = "failed_infra"  # the evaluation itself could not run
-    abandoned = "abandoned"  # its claim was taken over
-    cancelled = "cancelled"  # `coopbench cancel`
 
 
 class Evaluation(Base):

@@ -7,12 +7,12 @@ from pathlib import Path
 
 import pytest
 
+from coopbench.dataset.subsets import load_subset
 from coopbench.dataset.tasks import (
     Pair,
     Task,
     demo_dataset_path,
     discover_pairs,
-    load_subset,
     load_tasks,
     parse_features,
 )

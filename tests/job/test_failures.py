@@ -11,7 +11,7 @@ from coopbench.job.failures import FailureKind, classify
 from coopbench.job.runner import Services, run_job
 from coopbench.job.setting import Setting
 from coopbench.store import AgentRun, Attempt, Job, JobState, Store
-from coopbench.store.models import ErrorClass
+from coopbench.store.states import ErrorClass
 from scheduler.enqueue import enqueue_run
 from tests.support.runs import demo_pairs, run_request
 
@@ -101,5 +101,6 @@ def test_a_bug_fails_the_job_with_its_traceback_and_is_not_the_agents_error(
     assert job.state == JobState.failed and job.attempts == 1, "a bug is not retried"
     assert [(a.state, a.error_class) for a in attempts] == [("failed", "bug")]
     assert "KeyError" in attempts[0].error and "Traceback" in attempts[0].error
-    assert "BuggyAgent.run" in attempts[0].error
+    assert 'raise KeyError("coopbench bug: no such key")' in attempts[0].error  # where it was raised
+    assert "in run_agents" in attempts[0].error  # and the job's frames above it
     assert agent_runs == [], "no agent outcome is recorded for a bug of ours"

@@ -11,7 +11,7 @@ from sqlalchemy.exc import IntegrityError
 from coopbench.dataset.images.local import LocalImage
 from coopbench.store import EngineImage, Store, utcnow
 from coopbench.store.engine import host_name, retry_on_disconnect
-from coopbench.store.models import EngineImageState
+from coopbench.store.states import EngineImageState
 
 log = logging.getLogger(__name__)
 
