@@ -8,7 +8,11 @@ exception              kind         recorded
 ``LeaseLost``          lease_lost   the attempt abandoned; the job is its new holder's
 ``ConfigError``        config       job (or evaluation) ``failed``; the user must act
 ``InfraError``,        infra        retried while ``infra_retries`` lasts, then ``failed_infra``
-Docker's errors, an
+the errors of the
+services under us
+(Docker, the store's
+connection, Redis,
+the network), an
 interruption (a time
 limit, a shutdown)
 anything else          bug          ``failed``, with the traceback in the attempt; never
@@ -26,6 +30,9 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 import docker
+import redis
+import requests
+import sqlalchemy.exc
 
 from coopbench.errors import ConfigError, InfraError, LeaseLost
 from coopbench.secrets import redact_text
@@ -38,6 +45,18 @@ if TYPE_CHECKING:
     from coopbench.job.services import Services
 
 TRACEBACK_CHARS = 20_000  # the innermost part of a bug's traceback, kept with its attempt
+
+# What the services under a job raise when they are away or slow, whoever called them: the
+# same request may well succeed later, so these are infrastructure, never a bug of ours.
+SERVICE_ERRORS = (
+    docker.errors.DockerException,
+    requests.exceptions.RequestException,  # the Docker SDK's transport, unwrapped
+    sqlalchemy.exc.OperationalError, sqlalchemy.exc.InterfaceError,
+    sqlalchemy.exc.DisconnectionError,
+    redis.exceptions.ConnectionError, redis.exceptions.TimeoutError,
+    redis.exceptions.BusyLoadingError,
+    ConnectionError, TimeoutError,
+)
 
 
 class FailureKind(enum.StrEnum):
@@ -77,7 +96,7 @@ def classify(error: BaseException, interruptions: tuple[type[BaseException], ...
         return Failure(FailureKind.lease_lost, redact_text(str(error)))
     if isinstance(error, ConfigError):
         return Failure(FailureKind.config, redact_text(str(error)), evidence=evidence)
-    if isinstance(error, InfraError | docker.errors.DockerException):
+    if isinstance(error, (InfraError, *SERVICE_ERRORS)):
         return Failure(FailureKind.infra, message, evidence=evidence)
     if isinstance(error, interruptions) or not isinstance(error, Exception):
         return Failure(FailureKind.infra, message, reraise=True, evidence=evidence)

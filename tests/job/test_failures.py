@@ -2,6 +2,8 @@
 
 import docker
 import pytest
+import redis
+import sqlalchemy.exc
 from sqlalchemy import select
 
 from coopbench.agents import AGENTS
@@ -35,6 +37,10 @@ def _raised(error: BaseException) -> BaseException:
     (BusUnavailable("redis away"), FailureKind.infra, ErrorClass.infra, False),
     (SandboxError("engine away"), FailureKind.infra, ErrorClass.infra, False),
     (docker.errors.APIError("500 from the engine"), FailureKind.infra, ErrorClass.infra, False),
+    (sqlalchemy.exc.OperationalError("SELECT 1", {}, Exception("server closed the connection")),
+     FailureKind.infra, ErrorClass.infra, False),
+    (redis.exceptions.ConnectionError("Connection refused"), FailureKind.infra, ErrorClass.infra, False),
+    (ConnectionResetError(104, "reset by peer"), FailureKind.infra, ErrorClass.infra, False),
     (TimeLimit("soft time limit"), FailureKind.infra, ErrorClass.infra, True),
     (KeyboardInterrupt(), FailureKind.infra, ErrorClass.infra, True),
     (KeyError("a bug"), FailureKind.bug, ErrorClass.bug, True),
