@@ -96,6 +96,11 @@ def _sweep(store: Store, broker: redis.Redis, queue: str, doorbell: Doorbell,
     # worker's, restored only after the visibility timeout (hours), so ring again.
     expired = [jid for jid in expired if jid not in contents.waiting]
     lost, expired = _still_needing_a_message(store, lost, expired)
+    if lost:
+        # kombu delivers in two steps (pop from the queue, then add to the unacked hash): a
+        # message read between them looks lost. It is in the hash a moment later; look again.
+        again = read_broker(broker, queue, layout)
+        lost = [jid for jid in lost if not again.holds(jid)]
     report.republished_lost = len(_publish_jobs(store, doorbell, lost))
     report.republished_expired = len(_publish_jobs(store, doorbell, expired))
 
