@@ -38,7 +38,7 @@ from coopbench.job.setting import AGENT_SETTINGS
 from coopbench.ops.localcluster import LocalWorkers, free_port, wait_for_redis
 from coopbench.sandbox.containers import docker_client
 from coopbench.store import AgentRun, Attempt, Job, Store
-from coopbench.store.models import FINISHED_STATES
+from coopbench.store.states import FINISHED_STATES
 from scheduler.enqueue import RunRequest, enqueue_run
 
 IMAGE_TEMPLATE = "coopbench-bench-{slug}:task{task_id}"

@@ -13,7 +13,7 @@ from rich.table import Table
 from coopbench.cli.common import console, settings_from
 from coopbench.ops.status import run_status
 from coopbench.store import Store
-from coopbench.store.models import FINISHED_STATES
+from coopbench.store.states import FINISHED_STATES
 
 STATE_COLOURS = {"done": "green", "running": "cyan", "queued": "white", "failed": "red",
                  "failed_infra": "magenta", "cancelled": "yellow"}

@@ -56,7 +56,7 @@ def setting_summary(jobs: list[FinishedJob]) -> dict:
     done = [j for j in jobs if j.job.state == JobState.done]
     agents = [run for j in done for run in j.agent_runs]
     outcomes = Counter(job_outcome(j.job) for j in jobs)
-    evaluated = outcomes[JobOutcome.passed] + outcomes[JobOutcome.failed]
+    evaluated = sum(n for outcome, n in outcomes.items() if outcome.evaluated)
     eval_errors = outcomes[JobOutcome.eval_error]
     both_passed = outcomes[JobOutcome.passed]
     infra_errors = outcomes[JobOutcome.infra_error]

@@ -13,7 +13,7 @@ from coopbench.export.manifest import FinishedJob, pair_key
 from coopbench.job.outcome import JobOutcome, job_outcome, model_label
 from coopbench.job.setting import setting_row
 from coopbench.store import JobState, Run
-from coopbench.store.models import FINISHED_STATES
+from coopbench.store.states import FINISHED_STATES
 
 
 def run_files(run: Run, setting: str, jobs: list[FinishedJob]) -> dict[str, dict]:

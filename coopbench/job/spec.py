@@ -1,6 +1,5 @@
 """One job as the store holds it: its run, its features, the image it runs, its containers' labels."""
 
-import logging
 from dataclasses import dataclass
 
 from sqlalchemy import select
@@ -11,8 +10,6 @@ from coopbench.job.setting import SettingRow, assignments, setting_row
 from coopbench.sandbox.containers import Network
 from coopbench.store import Artifact, Job, Run, Store, TaskFeature
 from coopbench.store.engine import host_name
-
-log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)

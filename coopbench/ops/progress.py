@@ -9,7 +9,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from sqlalchemy import func, select
 
 from coopbench.store import Job, Store
-from coopbench.store.models import FINISHED_STATES
+from coopbench.store.states import FINISHED_STATES
 
 
 def state_counts(store: Store, run: str) -> Counter:

@@ -15,7 +15,7 @@ from sqlalchemy import func, select
 from coopbench.dataset.images.names import image_name
 from coopbench.dataset.tasks import group_label
 from coopbench.store import Attempt, EngineImage, Evaluation, Job, JobState, Store, Worker, utcnow
-from coopbench.store.models import FINISHED_STATES, EngineImageState
+from coopbench.store.states import FINISHED_STATES, EngineImageState
 
 RECENT_ERRORS = 5
 WORKER_SILENCE_PERIODS = 3  # a worker unseen for this many sweep periods is shown as silent

@@ -18,7 +18,8 @@ from sqlalchemy import and_, func, or_, select, update
 from coopbench.errors import LeaseLost
 from coopbench.periodic import PeriodicThread
 from coopbench.store.engine import Store, host_name, retry_on_disconnect, utcnow
-from coopbench.store.models import Attempt, AttemptState, ErrorClass, Evaluation, EvaluationState, Job, JobState, Run
+from coopbench.store.models import Attempt, Evaluation, Job, Run
+from coopbench.store.states import AttemptState, ErrorClass, EvaluationState, JobState
 
 log = logging.getLogger(__name__)
 

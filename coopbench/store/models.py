@@ -22,19 +22,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
-from coopbench.store.states import (
-    FINISHED_STATES,
-    AttemptState,
-    EngineImageState,
-    ErrorClass,
-    EvalStatus,
-    EvaluationState,
-    JobState,
-)
-
-__all__ = ["FINISHED_STATES", "AgentRun", "Artifact", "Attempt", "AttemptState", "Base", "EngineImage",
-           "EngineImageState", "ErrorClass", "EvalStatus", "Evaluation", "EvaluationState", "Job",
-           "JobState", "Run", "RunImage", "TaskFeature", "Worker"]
+from coopbench.store.states import JobState
 
 
 class Base(DeclarativeBase):

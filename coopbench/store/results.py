@@ -24,18 +24,8 @@ from coopbench.store.claims import (
 )
 from coopbench.store.engine import Store, host_name, retry_on_disconnect, utcnow
 from coopbench.store.eval_outcome import EvalOutcome
-from coopbench.store.models import (
-    AgentRun,
-    Artifact,
-    Attempt,
-    AttemptState,
-    ErrorClass,
-    EvalStatus,
-    Evaluation,
-    EvaluationState,
-    Job,
-    JobState,
-)
+from coopbench.store.models import AgentRun, Artifact, Attempt, Evaluation, Job
+from coopbench.store.states import AttemptState, ErrorClass, EvalStatus, EvaluationState, JobState
 
 log = logging.getLogger(__name__)
 

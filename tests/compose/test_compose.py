@@ -21,7 +21,7 @@ from sqlalchemy import func, select
 
 from coopbench.export.run_export import export_run
 from coopbench.store import Attempt, Job, Store
-from coopbench.store.models import FINISHED_STATES
+from coopbench.store.states import FINISHED_STATES
 from tests.compose.stack import REPO_ROOT, Stack
 from tests.support.polling import wait_until
 

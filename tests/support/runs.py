@@ -9,7 +9,7 @@ from sqlalchemy import select
 from coopbench.dataset.tasks import Pair, Task, demo_dataset_path, discover_pairs, load_tasks
 from coopbench.job.setting import AGENT_SETTINGS, Setting
 from coopbench.store import Attempt, Job, Store
-from coopbench.store.models import FINISHED_STATES
+from coopbench.store.states import FINISHED_STATES
 from scheduler.enqueue import RunRequest
 from tests.support.polling import wait_until
 

@@ -19,17 +19,15 @@ from coopbench.export.manifest import (
     setting_summary,
 )
 from coopbench.export.run_export import load_finished, run_block
-from coopbench.job.outcome import JobOutcome, job_outcome
+from coopbench.job.outcome import job_outcome
 from coopbench.job.setting import GAP_BASELINE
 from coopbench.store import JobState, Store, utcnow
-from coopbench.store.models import FINISHED_STATES
-
-Outcome = JobOutcome  # the report colours each job by its one outcome
+from coopbench.store.states import FINISHED_STATES
 
 
 @dataclass(frozen=True)
 class JobRow:
-    pair: str  # "repo/task f1+f2", the same for a pair in every setting
+    pair: str  # group_label: "repo/3 f1_f2", the same for a pair in every setting
     key: tuple  # manifest.pair_key
     setting: str
     state: str
@@ -83,11 +81,6 @@ def load_report_data(store: Store, run_name: str) -> ReportData:
         )
 
 
-def pair_label(key: tuple) -> str:
-    repo, task_id, features = key
-    return group_label(repo, task_id, features)
-
-
 def gap_matrix(data: ReportData, setting: str) -> dict[tuple[bool, bool], int]:
     """(solo passed, coop passed) -> pairs, over the pairs done in solo and in ``setting``:
     the pairs and the success definition of ``coordination_gap`` (an eval error fails)."""
@@ -128,7 +121,7 @@ def _job_row(item: FinishedJob) -> JobRow:
              for a in job.attempt_rows if a.finished_at is not None]
     finished = job.state in FINISHED_STATES
     return JobRow(
-        pair=pair_label(pair_key(job)), key=pair_key(job), setting=job.setting, state=job.state,
+        pair=group_label(*pair_key(job)), key=pair_key(job), setting=job.setting, state=job.state,
         outcome=job_outcome(job), merge_status=job.merge_status, both_passed=job.both_passed,
         cost_usd=cost, cost_unknown_agents=unknown,
         duration_s=sum(spans) if finished and spans else None, attempts=job.attempts,

@@ -14,15 +14,16 @@ from matplotlib.figure import Figure
 from matplotlib.patches import Patch
 from matplotlib.ticker import FuncFormatter, MaxNLocator
 
-from coopbench.export.report.data import JobRow, Outcome, ReportData, gap_matrix, human_duration, percentile
+from coopbench.export.report.data import JobRow, ReportData, gap_matrix, human_duration, percentile
+from coopbench.job.outcome import JobOutcome
 from coopbench.job.setting import GAP_BASELINE
 from coopbench.store import JobState
 
 DPI = 100  # figure inches x DPI = pixels; the page shows images at their natural size
 OUTCOME_COLOURS = {
-    Outcome.passed: "#2e7d32", Outcome.failed: "#c62828", Outcome.eval_error: "#ef6c00",
-    Outcome.infra_error: "#6a1b9a", Outcome.config_error: "#795548", Outcome.cancelled: "#9e9e9e",
-    Outcome.running: "#1e88e5", Outcome.queued: "#d0d0d0",
+    JobOutcome.passed: "#2e7d32", JobOutcome.failed: "#c62828", JobOutcome.eval_error: "#ef6c00",
+    JobOutcome.infra_error: "#6a1b9a", JobOutcome.config_error: "#795548", JobOutcome.cancelled: "#9e9e9e",
+    JobOutcome.running: "#1e88e5", JobOutcome.queued: "#d0d0d0",
 }
 SETTING_COLOURS = ("#1f77b4", "#ff7f0e", "#2ca02c", "#9467bd", "#8c564b")
 PASS_RATE, SUCCESS_RATE = "#90caf9", "#1565c0"
@@ -52,12 +53,12 @@ def success(data: ReportData) -> Figure | str:
     bars, rates = figure.subplots(1, 2, width_ratios=(2.2, 1), sharey=True)
     for row, setting in enumerate(settings):
         left = 0
-        for outcome in Outcome:
+        for outcome in JobOutcome:
             count = sum(1 for j in data.jobs_in(setting) if j.outcome == outcome)
             if count:
                 bars.barh(row, count, left=left, color=OUTCOME_COLOURS[outcome], edgecolor="white")
                 bars.text(left + count / 2, row, str(count), ha="center", va="center",
-                          color="white" if outcome != Outcome.queued else "black", fontsize=9)
+                          color="white" if outcome != JobOutcome.queued else "black", fontsize=9)
                 left += count
     bars.set(yticks=range(len(settings)), yticklabels=settings, xlabel="pairs (jobs)",
              title="outcome of every job")
@@ -69,7 +70,7 @@ def success(data: ReportData) -> Figure | str:
             rates.barh(row + offset, figures[key], height=0.34, color=colour)
             rates.text(figures[key] + 0.02, row + offset, f"{figures[key]:.3g}", va="center", fontsize=8)
     rates.set(xlim=(0, 1.15), xlabel="rate", title="pass rate vs success rate")
-    handles = [Patch(color=OUTCOME_COLOURS[o], label=o) for o in Outcome] + [
+    handles = [Patch(color=OUTCOME_COLOURS[o], label=o) for o in JobOutcome] + [
         Patch(color=PASS_RATE, label="pass rate (eval errors left out)"),
         Patch(color=SUCCESS_RATE, label="success rate (errors = failures)")]
     figure.legend(handles=handles, loc="outside lower center", ncols=5, fontsize=8, frameon=False)
@@ -204,7 +205,7 @@ def _messages_bars(axes, jobs: list[JobRow]) -> None:
 
 def _messages_histogram(axes, jobs: list[JobRow]) -> None:
     """Pairs per message count, stacked by outcome: too many pairs for a bar each."""
-    groups = [Outcome.passed, Outcome.failed, Outcome.eval_error]
+    groups = [JobOutcome.passed, JobOutcome.failed, JobOutcome.eval_error]
     most = max(j.messages for j in jobs)
     one_per_count = most <= 40
     axes.hist([[j.messages for j in jobs if j.outcome == o] for o in groups],

@@ -2,11 +2,12 @@
 
 from dataclasses import dataclass
 
-from coopbench.export.report.data import JobRow, Outcome, ReportData, gap_matrix, human_duration
+from coopbench.export.report.data import JobRow, ReportData, gap_matrix, human_duration
 from coopbench.export.summary_table import (
     COLUMNS,
     format_figure,  # the CLI table's exact figures
 )
+from coopbench.job.outcome import JobOutcome
 from coopbench.job.setting import GAP_BASELINE, setting_row
 from coopbench.store import JobState
 
@@ -94,7 +95,7 @@ def jobs_table(data: ReportData) -> Table:
 
 
 def _job_cells(job: JobRow) -> list[Cell]:
-    if job.outcome in (Outcome.passed, Outcome.failed):
+    if job.outcome in (JobOutcome.passed, JobOutcome.failed):
         passed = Cell("yes" if job.both_passed else "no", outcome_cell(job.outcome).css)
     else:
         passed = outcome_cell(job.outcome) if job.state == JobState.done else Cell("")
