@@ -24,6 +24,11 @@ ENV VIRTUAL_ENV=/opt/coopbench \
     REQUESTS_CA_BUNDLE=/etc/ssl/certs/ca-certificates.crt \
     PYTHONUNBUFFERED=1 \
     LITELLM_LOCAL_MODEL_COST_MAP=True
+# The docker CLI: upstream's agent adapters start their containers with `docker run`
+# (Debian's docker.io brings it; its daemon is never started here).
+RUN apt-get update -qq \
+    && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends docker.io >/dev/null \
+    && rm -rf /var/lib/apt/lists/*
 # uv (from PyPI) in a directory of its own, outside the environment it installs.
 RUN python3 -m pip install -q --target /opt/uv uv==0.13.9
 

@@ -61,4 +61,9 @@ if ! docker image inspect "$BASE_IMAGE" >/dev/null 2>&1; then
     --change 'CMD ["/bin/bash"]' - "$BASE_IMAGE" >/dev/null
   rm -rf "$ROOTFS_DIR"
 fi
+# Upstream's coop-git server image is built FROM debian:bookworm-slim, which no registry
+# here serves: the local bookworm base stands in for it under that name.
+if ! docker image inspect debian:bookworm-slim >/dev/null 2>&1; then
+  docker tag "$BASE_IMAGE" debian:bookworm-slim
+fi
 log "ready: docker $(docker version --format '{{.Server.Version}}'), $(docker-compose version --short 2>/dev/null | sed 's/^/docker-compose /'), base image $BASE_IMAGE"

@@ -46,7 +46,7 @@ class AgentTask:
 class AgentResult:
     agent_id: str
     feature_ids: tuple[int, ...]
-    status: AgentStatus
+    status: AgentStatus | str  # an upstream adapter's own status string, as it gave it
     started_at: datetime
     ended_at: datetime
     steps: int = 0
@@ -60,6 +60,7 @@ class AgentResult:
     messages_sent: int = 0
     messages_received: int = 0
     trajectory: list[dict] = field(default_factory=list)
+    sent_messages: list[dict] = field(default_factory=list)  # an upstream adapter's, as it gave them
 
     @property
     def patch_lines(self) -> int:

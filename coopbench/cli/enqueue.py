@@ -6,7 +6,7 @@ from typing import Annotated
 import typer
 import yaml
 
-from coopbench.agents import get_agent
+from coopbench.agents import DEFAULT_AGENT, get_agent, is_hosted
 from coopbench.cli.common import console, settings_from
 from coopbench.cli.options import (
     DEFAULT_DATASET,
@@ -22,8 +22,9 @@ from coopbench.dataset.tasks import load_tasks
 from coopbench.errors import ConfigError
 from coopbench.evaluation.deviations import upstream_agent_limits
 from coopbench.evaluation.patches import TestFilter
-from coopbench.job.setting import AGENT_SETTINGS, parse_settings
+from coopbench.job.setting import AGENT_SETTINGS, ENQUEUED_SETTINGS, Setting, parse_settings, setting_row
 from coopbench.sandbox.containers import Network
+from coopbench.secrets import secret_keys
 
 # Upstream's per-agent budgets, read from its installed default agent's config.
 DEFAULT_STEP_LIMIT, DEFAULT_COST_LIMIT_USD = upstream_agent_limits()
@@ -38,17 +39,19 @@ def enqueue(
     task: TaskOption = None,
     features: FeaturesOption = None,
     settings: Annotated[str, typer.Option(
-        "--settings", help=f"Comma list of {', '.join(AGENT_SETTINGS)}.")] = ",".join(AGENT_SETTINGS),
+        "--settings", help=f"Comma list of {', '.join(ENQUEUED_SETTINGS)}.")] = ",".join(AGENT_SETTINGS),
     agent: Annotated[str, typer.Option(
-        help="Agent: mini-swe-agent (an LLM through litellm) or oracle (applies the gold "
-        "patches; no LLM).")] = "mini-swe-agent",
+        help="Agent: any of upstream's adapters (cooperbench.agents.registry.list_agents(): "
+        "mini_swe_agent_v2, swe_agent, claude_code, codex, openhands_sdk), oracle (applies "
+        "the gold patches; no LLM) or mini-swe-agent (coopbench's earlier re-write; its "
+        "numbers do not compare with upstream's).")] = DEFAULT_AGENT,
     model: Annotated[str | None, typer.Option(
         help="Any litellm model string, e.g. openai/gpt-5-mini, anthropic/claude-sonnet-4-5, "
         "vertex_ai/gemini-3-flash-preview. Provider keys come from the workers' environment.")] = None,
     agent_config: Annotated[Path | None, typer.Option(
-        metavar="FILE", help="YAML overriding the agent's settings (limits, prompts, "
-        "model_kwargs such as api_base or temperature, model_prices). No secrets: keys go in "
-        "the workers' environment.")] = None,
+        metavar="FILE", help="YAML overriding the agent's settings: for upstream's adapters, "
+        "upstream's own files as they are (e.g. its coop.yaml: agent, model, environment); "
+        "for mini-swe-agent, its settings. No secrets: keys go in the workers' environment.")] = None,
     check_model: Annotated[bool, typer.Option(
         help="Call the model once (a 1-token completion) before writing anything, so that a "
         "bad key or model name stops the run before it spends.")] = True,
@@ -83,14 +86,13 @@ def enqueue(
         raise ConfigError("--run must not be empty")
     config = settings_from(ctx)
     chosen = parse_settings(settings)
-    overrides = load_agent_config(agent_config)
+    document = load_agent_config(agent_config)
     chosen_agent = get_agent(agent)
     pairs = select_pairs(dataset, subset, repo, task, features)
     if not pairs:
         raise ConfigError("the selection has no pairs; check --subset/--repo/--task/--features")
-    prepare = getattr(chosen_agent, "prepare_run", None)
-    if prepare is not None:  # the LLM agent validates its config and checks the model, last
-        prepare(model, overrides, call_model=check_model)
+    overrides = check_agent_run(chosen_agent, chosen, model, document, sandbox_network,
+                                step_limit, cost_limit, check_model)
     tasks = {(t.repo, t.task_id): t for t in load_tasks(dataset, repo, task)}
     request = RunRequest(
         name=run, dataset=str(dataset.resolve()), pairs=pairs, tasks=tasks, settings=chosen,
@@ -107,8 +109,55 @@ def enqueue(
     )
 
 
+def check_agent_run(chosen_agent, settings: list[Setting], model: str | None, document: dict,
+                    network: Network, step_limit: int, cost_limit: float,
+                    call_model: bool) -> dict:
+    """Refuse what the agent cannot run, before anything is written; the agent config as
+    the run stores it. Upstream's adapters get their --agent-config document as it is."""
+    if is_hosted(chosen_agent):
+        chosen_agent.check_run(model, network)
+        if (step_limit, cost_limit) != (DEFAULT_STEP_LIMIT, DEFAULT_COST_LIMIT_USD):
+            raise ConfigError(f"--agent {chosen_agent.name} takes its limits from its config, as "
+                              "upstream's runner does: set agent: {step_limit: N, cost_limit: "
+                              "USD} in --agent-config instead of --step-limit/--cost-limit")
+        if any(setting_row(s).shared_git for s in settings) and network is Network.none:
+            raise ConfigError("coop-git's agents reach their git server over a Docker network; "
+                              "--sandbox-network none cannot run it")
+        secrets = secret_keys(document)
+        if secrets:
+            raise ConfigError(f"the agent config holds what looks like a secret "
+                              f"({', '.join(sorted(secrets))}); set keys in the workers' environment")
+        if call_model:  # the model answering, through litellm with the config's model_kwargs
+            from coopbench.agents.mini_swe import check_model as ping_model
+
+            ping_model(model, {"model_kwargs": upstream_model_kwargs(document)})
+        return document
+    hosted_only = [s for s in settings if setting_row(s).hosted_only]
+    if hosted_only:
+        raise ConfigError(f"setting {hosted_only[0]} needs one of upstream's adapters (its git "
+                          f"connector), not --agent {getattr(chosen_agent, 'name', '')}")
+    overrides = unnest_config(document)
+    prepare = getattr(chosen_agent, "prepare_run", None)
+    if prepare is not None:  # the LLM agent validates its config and checks the model, last
+        prepare(model, overrides, call_model=call_model)
+    return overrides
+
+
+def upstream_model_kwargs(document: dict) -> dict:
+    config = unnest_config(document)
+    model = config.get("model") if isinstance(config.get("model"), dict) else {}
+    return dict(model.get("model_kwargs") or {})
+
+
+def unnest_config(document: dict) -> dict:
+    """Upstream's files may nest their settings under ``config:``."""
+    if set(document) == {"config"} and isinstance(document["config"], dict):
+        return document["config"]
+    return document
+
+
 def load_agent_config(path: Path | None) -> dict:
-    """The ``--agent-config`` YAML as a mapping (upstream's files nest it under ``config:``)."""
+    """The ``--agent-config`` YAML document, as a mapping."""
     if path is None:
         return {}
     try:
@@ -122,8 +171,6 @@ def load_agent_config(path: Path | None) -> dict:
     if not isinstance(loaded, dict):
         raise ConfigError(f"--agent-config {path} must be a YAML mapping of settings, "
                           f"not a {type(loaded).__name__}")
-    if set(loaded) == {"config"} and isinstance(loaded["config"], dict):
-        return loaded["config"]
     return loaded
 
 

@@ -26,7 +26,7 @@ REPO_DIR_SUFFIX = "_task"
 # (openai_tiktoken_task/task0); features count from 1.
 _TASK_DIR = re.compile(r"task(0|[1-9][0-9]*)")
 _FEATURE_DIR = re.compile(r"feature([1-9][0-9]*)")
-_FEATURES_ARG = re.compile(r"\s*([1-9][0-9]*)\s*,\s*([1-9][0-9]*)\s*")
+_FEATURES_ARG = re.compile(r"\s*[1-9][0-9]*\s*(,\s*[1-9][0-9]*\s*)+")
 _NARROW = "narrow the selection with --repo/--task to tasks you have, or use the full dataset"
 
 
@@ -71,16 +71,16 @@ class Task:
 
 @dataclass(frozen=True)
 class Pair:
-    """One unit of work: two features of one task (upstream's README calls it a "task")."""
+    """One unit of work: a group of features of one task, two by default (upstream's README
+    calls a pair a "task"; its coop runs one agent per feature of any group)."""
 
     repo: str
     task_id: int
-    features: tuple[int, int]  # as given: sorted from discovery and subsets, CLI order kept
+    features: tuple[int, ...]  # as given: sorted from discovery and subsets, CLI order kept
 
     @property
-    def sorted_features(self) -> tuple[int, int]:
-        a, b = sorted(self.features)
-        return a, b
+    def sorted_features(self) -> tuple[int, ...]:
+        return tuple(sorted(self.features))
 
     @property
     def dir_name(self) -> str:
@@ -145,7 +145,7 @@ def discover_pairs(
     all C(n, 2) pairs of the sorted ids. Tasks with fewer than 2 features are skipped; with a
     subset, so are the tasks it does not list.
     """
-    wanted = None if features is None else _check_pair(features)
+    wanted = None if features is None else _check_group(features)
     tasks = load_tasks(dataset, repo, task_id)
     chosen = None if subset is None else load_subset(dataset, subset)
     if chosen is not None:
@@ -158,7 +158,7 @@ def discover_pairs(
         if wanted is not None:
             if missing := [fid for fid in wanted if fid not in task.feature_ids]:
                 raise DatasetError(
-                    f"--features {wanted[0]},{wanted[1]}: {task.path} has no feature{missing[0]} "
+                    f"--features {','.join(map(str, wanted))}: {task.path} has no feature{missing[0]} "
                     f"(it has {_ids(task.feature_ids)}); pick ids it has, or {_NARROW}"
                 )
             task_pairs = [wanted]
@@ -170,18 +170,21 @@ def discover_pairs(
     return pairs
 
 
-def parse_features(text: str) -> tuple[int, int]:
-    """``"1,2"`` -> ``(1, 2)``: exactly two different positive ids, order kept."""
-    match = _FEATURES_ARG.fullmatch(text)
-    if match is None or int(match[1]) == int(match[2]):
-        raise DatasetError(f"--features takes two different feature ids, like 1,2 (got {text!r})")
-    return int(match[1]), int(match[2])
+def parse_features(text: str) -> tuple[int, ...]:
+    """``"1,2"`` -> ``(1, 2)``, ``"1,2,3"`` -> ``(1, 2, 3)``: two or more different positive
+    ids, order kept."""
+    ids = tuple(int(part) for part in text.split(",")) if _FEATURES_ARG.fullmatch(text) else ()
+    if len(set(ids)) != len(ids) or not ids:
+        raise DatasetError(f"--features takes two or more different feature ids, like 1,2 or "
+                           f"1,2,3 (got {text!r})")
+    return ids
 
 
-def _check_pair(features: tuple[int, ...]) -> tuple[int, int]:
-    if len(features) != 2 or features[0] == features[1]:
-        raise DatasetError(f"a pair is two different feature ids, like 1,2 (got {features!r})")
-    return features[0], features[1]
+def _check_group(features: tuple[int, ...]) -> tuple[int, ...]:
+    if len(features) < 2 or len(set(features)) != len(features):
+        raise DatasetError(f"a group is two or more different feature ids, like 1,2 "
+                           f"(got {features!r})")
+    return tuple(features)
 
 
 def _check_subset_against(

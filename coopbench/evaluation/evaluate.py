@@ -29,6 +29,9 @@ from coopbench.store.eval_outcome import EvalOutcome
 log = logging.getLogger(__name__)
 
 
+SCORED_FEATURES = 2  # upstream's evaluation tests the first two features of a group
+
+
 class Scoring(enum.StrEnum):
     """Upstream's two procedures (``eval.sandbox``)."""
 
@@ -69,17 +72,17 @@ def _score(spec: EvalInput, backend: CoopbenchEvalBackend, dataset_dir: Path) ->
     # evaluates should pay (not the CLI, not the agents' stage).
     from coopbench.evaluation import upstream
 
-    if len(spec.features) != 2:
-        # Upstream 0.0.29's test_solo and test_merged score pairs; its N-feature fold
-        # (test_merged_n) is not in a released package.
-        raise ConfigError(f"upstream's evaluation scores pairs of features; this job has "
-                          f"{len(spec.features)} ({list(spec.features)})")
-    first, second = spec.features
+    if len(spec.features) < 2:
+        raise ConfigError(f"upstream's evaluation scores two features; this job has "
+                          f"{list(spec.features)}")
+    # Upstream 0.0.29's _evaluate_single scores the first two features (and their agents'
+    # patches) of any group; a third is not tested. Its N-feature fold is not released.
+    first, second = spec.features[:SCORED_FEATURES]
     if spec.scoring is Scoring.solo:
-        return upstream.test_solo(spec.repo, spec.task_id, spec.features,
+        return upstream.test_solo(spec.repo, spec.task_id, (first, second),
                                   prefilter(spec.patches[first], spec.test_filter),
                                   backend, dataset_dir, spec.timeout_s)
-    return upstream.test_merged(spec.repo, spec.task_id, spec.features,
+    return upstream.test_merged(spec.repo, spec.task_id, (first, second),
                                 prefilter(spec.patches[first], spec.test_filter),
                                 prefilter(spec.patches[second], spec.test_filter),
                                 backend, dataset_dir, spec.timeout_s)
@@ -106,7 +109,7 @@ def eval_json(spec: EvalInput, result: dict) -> dict:
     else:
         body |= {"setting": "coop", "apply_status": result.get("apply_status"),
                  "merge": result.get("merge", {})}
-    body |= {f"feature{i}": result.get(f"feature{i}", {}) for i in range(1, len(spec.features) + 1)}
+    body |= {f"feature{i}": result.get(f"feature{i}", {}) for i in range(1, SCORED_FEATURES + 1)}
     body |= {
         "both_passed": result.get("both_passed", False),
         "error": result.get("error"),
@@ -114,4 +117,6 @@ def eval_json(spec: EvalInput, result: dict) -> dict:
         "test_filter": str(spec.test_filter),
         "deviations": evaluation_deviations(spec.test_filter, spec.network, spec.timeout_s),
     }
+    if len(spec.features) > SCORED_FEATURES:  # coopbench's key: said, not silent
+        body["features_not_scored"] = list(spec.features[SCORED_FEATURES:])
     return body

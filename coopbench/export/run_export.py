@@ -26,6 +26,7 @@ from coopbench.export.manifest import (
     setting_summary,
 )
 from coopbench.export.upstream_files import run_files
+from coopbench.job.hosted_agents import LOG_DIR_ARTIFACT
 from coopbench.job.outcome import model_label
 from coopbench.job.setting import assignments, setting_row
 from coopbench.store import AgentRun, Artifact, Attempt, Evaluation, Job, JobState, Run, Store, utcnow
@@ -155,6 +156,9 @@ def _write_job_files(out: Path, relative: Path, item: FinishedJob,
         write_atomic(directory / "conversation.json", text("conversation.json", "[]"))
     if "eval.json" in artifacts:
         write_atomic(directory / "eval.json", text("eval.json", ""))
+    for name, artifact in artifacts.items():  # an upstream adapter's own files, where it wrote them
+        if name.startswith(LOG_DIR_ARTIFACT):
+            write_atomic(directory / name.removeprefix(LOG_DIR_ARTIFACT), artifact.text)
 
 
 def trajectory_json(job: Job, agent_run: AgentRun | None, agent_id: str, feature_id: int | None,

@@ -2,11 +2,21 @@
 and the one classification of a job (passed, failed, ...) that every view reads."""
 
 import enum
+from dataclasses import dataclass, field
 
 from coopbench.agents import AgentResult
 from coopbench.job.setting import setting_row
 from coopbench.store import AgentRun, Job, JobState, Run
 from coopbench.store.states import EvalStatus
+
+
+@dataclass
+class AgentsOutcome:
+    """What a job's agents stage gives back, before it is stored."""
+
+    results: list[AgentResult]
+    conversation: list[dict]  # conversation.json (multi-agent settings only)
+    log_files: dict[str, str] = field(default_factory=dict)  # what an upstream adapter wrote
 
 
 def model_label(run: Run) -> str:

@@ -8,16 +8,11 @@ agents finished but whose evaluation could not run keeps its patches, and its ne
 goes straight to the evaluation.
 """
 
-import contextlib
-import dataclasses
 import json
 import logging
-import threading
-from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 
-from coopbench.agents import AgentResult, AgentStatus, AgentTask, get_agent
+from coopbench.agents import AgentResult, AgentStatus, AgentTask, get_agent, is_hosted
 from coopbench.bus.message_bus import MessageBus
 from coopbench.errors import LeaseLost
 from coopbench.evaluation.evaluate import evaluate
@@ -25,11 +20,13 @@ from coopbench.evaluation.patches import TestFilter
 from coopbench.job.eval_stage import eval_input
 from coopbench.job.failures import classify, record_job_failure
 from coopbench.job.gold import run_gold_merge
+from coopbench.job.hosted_agents import run_hosted_agents
 from coopbench.job.image import with_job_image
-from coopbench.job.outcome import agent_run_row, result_json
+from coopbench.job.outcome import AgentsOutcome, agent_run_row, result_json
 from coopbench.job.services import Services
 from coopbench.job.setting import Channel, Harness, assignments
 from coopbench.job.spec import JobSpec, load_job_spec, stored_patches
+from coopbench.job.wall_clock import WallClock
 from coopbench.sandbox.containers import open_sandbox, remove_labelled
 from coopbench.secrets import redact, redact_files, redact_text
 from coopbench.store import JobState, utcnow
@@ -81,16 +78,12 @@ def run_job(job_id: str, services: Services) -> str | None:
             return state
 
 
-@dataclass
-class AgentsOutcome:
-    results: list[AgentResult]
-    conversation: list[dict]  # conversation.json: what went over the bus (coop only)
-
-
 def run_agents(spec: JobSpec, claim: Claim, services: Services) -> AgentsOutcome:
     """Run the job's agents concurrently, each in its own container; coop agents get a
     channel on a message bus of this attempt, deleted when they are done."""
     agent = get_agent(spec.run.agent)
+    if is_hosted(agent):
+        return run_hosted_agents(spec, claim, services, agent)
     plan = assignments(spec.job.setting, spec.feature_ids)
     ids = tuple(a.agent_id for a in plan)
     attempt = str(claim.attempt_number)
@@ -154,34 +147,6 @@ def run_evaluation_stage(spec: JobSpec, claim: Claim, agents_attempt_id: int,
     record_job_evaluated(services.store, claim, evaluation, outcome)
 
 
-class WallClock:
-    """An agent's wall-time limit, enforced from outside: past it the container is stopped,
-    so whatever the agent is doing fails at once, and the outcome is LimitsExceeded."""
-
-    def __init__(self, limit_s: float):
-        self.limit_s = limit_s
-        self.expired = False
-
-    @contextlib.contextmanager
-    def watching(self, stop: Callable[[], None]):
-        def expire() -> None:
-            self.expired = True
-            stop()
-
-        timer = threading.Timer(self.limit_s, expire)
-        timer.daemon = True
-        timer.start()
-        try:
-            yield
-        finally:
-            timer.cancel()
-
-    def limit_result(self, result: AgentResult) -> AgentResult:
-        return dataclasses.replace(
-            result, status=AgentStatus.limits_exceeded,
-            error=f"wall-time limit of {self.limit_s:g} s reached; the container was stopped")
-
-
 def _record_agents(services: Services, spec: JobSpec, claim: Claim, outcome: AgentsOutcome) -> None:
     results = outcome.results
     result = result_json(spec.run, spec.job, results, image={
@@ -190,6 +155,7 @@ def _record_agents(services: Services, spec: JobSpec, claim: Claim, outcome: Age
     artifacts.update({f"{r.agent_id}_traj.json": _dumps(r.trajectory) for r in results})
     if spec.setting.multi_agent:
         artifacts["conversation.json"] = _dumps(outcome.conversation)
+    artifacts.update(outcome.log_files)
     # An agent litellm could not price makes the job's cost unknown, not a smaller number.
     cost = None if any(r.cost_usd is None for r in results) else result["total_cost"]
     rows = [agent_run_row(r) for r in results]

@@ -22,6 +22,7 @@ class Setting(enum.StrEnum):
     solo = "solo"
     coop = "coop"
     coop_nocomm = "coop-nocomm"
+    coop_git = "coop-git"  # upstream's `coop --git`: messaging and a shared git remote
     gold = "gold"  # `coopbench gold-check`: merge the gold patches; no agents, no tests
 
 
@@ -55,6 +56,8 @@ class SettingRow:
     scoring: Scoring | None  # None: the harness records its own outcome (gold-merge)
     layout_name: str  # the setting folder of upstream's log layout (it knows solo and coop)
     enqueued: bool  # offered by `coopbench enqueue --settings`
+    shared_git: bool = False  # a git server per attempt, every agent's remote (upstream's --git)
+    hosted_only: bool = False  # needs upstream's adapters (their git connector); not oracle's
 
     @property
     def multi_agent(self) -> bool:
@@ -69,11 +72,15 @@ SETTINGS: dict[Setting, SettingRow] = {row.setting: row for row in (
                "coop", enqueued=True),
     SettingRow(Setting.coop_nocomm, Assignment.one_each, Channel.none, Harness.agents,
                Scoring.merged, "coop", enqueued=True),
+    SettingRow(Setting.coop_git, Assignment.one_each, Channel.bus, Harness.agents,
+               Scoring.merged, "coop", enqueued=True, shared_git=True, hosted_only=True),
     SettingRow(Setting.gold, Assignment.one_each, Channel.none, Harness.gold_merge, None,
                "coop", enqueued=False),
 )}
 
-AGENT_SETTINGS = tuple(row.setting for row in SETTINGS.values() if row.enqueued)
+ENQUEUED_SETTINGS = tuple(row.setting for row in SETTINGS.values() if row.enqueued)
+# What `enqueue` runs when --settings is not given: the paper's three.
+AGENT_SETTINGS = (Setting.solo, Setting.coop, Setting.coop_nocomm)
 # What the paper's coordination gap is measured against: each other setting's success on the
 # same groups, minus this one's.
 GAP_BASELINE = Setting.solo
@@ -90,24 +97,17 @@ def setting_row(setting: str) -> SettingRow:
 JOB_ID_NAMESPACE = uuid.UUID("6f1c2a52-8d0e-4c55-9a51-0c00be4c0001")
 
 
-class Setting(enum.StrEnum):
-    solo = "solo"
-    coop = "coop"
-    coop_nocomm = "coop-nocomm"
-    gold = "gold"  # `coopbench gold-check`: merge the two gold patches; no agents, no tests
-
-
 
 def parse_settings(text: str) -> list[Setting]:
     names = [name.strip() for name in text.split(",") if name.strip()]
-    known = ", ".join(s.value for s in AGENT_SETTINGS)
+    known = ", ".join(s.value for s in ENQUEUED_SETTINGS)
     if not names:
         raise ConfigError(f"no setting given; choose from {known}")
     settings: list[Setting] = []
     for name in names:
         try:
             setting = Setting(name)
-            if setting not in AGENT_SETTINGS:
+            if setting not in ENQUEUED_SETTINGS:
                 raise ValueError(name)
         except ValueError:
             raise ConfigError(f"unknown setting {name!r}; choose from {known}") from None

@@ -1,4 +1,4 @@
-"""Removing the containers that dead or cut-off attempts left behind.
+"""Removing the containers (and coop-git's networks) that dead or cut-off attempts left behind.
 
 A container is always removed by the attempt that started it, unless that attempt's worker
 died (SIGKILL, OOM, a lost host) or its claim was taken over. Containers carry
@@ -35,6 +35,7 @@ from coopbench.config import Settings
 from coopbench.errors import SandboxError
 from coopbench.periodic import PeriodicThread
 from coopbench.sandbox.containers import LABEL_PREFIX, docker_client
+from coopbench.sandbox.networks import created_s, labelled_networks, remove_network
 from coopbench.store import Evaluation, EvaluationState, Job, JobState, Store, utcnow
 
 log = logging.getLogger(__name__)
@@ -63,28 +64,39 @@ class LabelledContainer:
 
 def remove_orphans(store: Store, docker_client: docker.DockerClient, host: str | None = None,
                    *, run: str | None = None, unknown_min_age_s: float | None = None) -> list[str]:
-    """Remove this engine's coopbench containers (any state) no live attempt owns.
+    """Remove this engine's coopbench containers (any state) and networks that no live
+    attempt owns; networks after containers, so that none is still attached.
 
-    ``host`` and ``run`` narrow the containers looked at to those labelled so. A container
-    whose job the store does not know is removed only if ``unknown_min_age_s`` is given and
-    it is older than that. Returns the names of the containers removed.
+    ``host`` and ``run`` narrow what is looked at to those labelled so. What belongs to a
+    job the store does not know is removed only if ``unknown_min_age_s`` is given and it is
+    older than that. Returns the names of what was removed.
     """
     containers = _labelled_containers(docker_client, host, run)
-    if not containers:
+    networks = labelled_networks(docker_client, _label_filters(host, run))
+    if not containers and not networks:
         return []
-    jobs, evaluations = _load(store, {c.job_id for c in containers})
+    job_ids = {c.job_id for c in containers} | {n.attrs["Labels"][JOB_LABEL] for n in networks}
+    jobs, evaluations = _load(store, job_ids)
     now, removed = utcnow(), []
-    for container in containers:
-        job = jobs.get(container.job_id)
+
+    def reason_for(job_id: str, attempt: str, created: float) -> str | None:
+        job = jobs.get(job_id)
         if job is None:
-            too_old = (unknown_min_age_s is not None
-                       and time.time() - container.created_s > unknown_min_age_s)
-            reason = "its job is unknown to this store" if too_old else None
-        else:
-            reason = stale_reason(container.attempt, job, evaluations, now)
+            too_old = unknown_min_age_s is not None and time.time() - created > unknown_min_age_s
+            return "its job is unknown to this store" if too_old else None
+        return stale_reason(attempt, job, evaluations, now)
+
+    for container in containers:
+        reason = reason_for(container.job_id, container.attempt, container.created_s)
         if reason and _remove(docker_client, container):
             log.info("removed container %s: %s", container.name, reason)
             removed.append(container.name)
+    for network in networks:
+        labels = network.attrs["Labels"]
+        reason = reason_for(labels[JOB_LABEL], labels.get(ATTEMPT_LABEL, ""), created_s(network))
+        if reason and remove_network(network):
+            log.info("removed network %s: %s", network.name, reason)
+            removed.append(network.name)
     return removed
 
 
@@ -127,13 +139,18 @@ def _live(lease_expires_at: datetime | None, now: datetime) -> bool:
     return lease_expires_at is not None and lease_expires_at >= now
 
 
-def _labelled_containers(client: docker.DockerClient, host: str | None,
-                         run: str | None) -> list[LabelledContainer]:
+def _label_filters(host: str | None, run: str | None) -> list[str]:
     labels = [JOB_LABEL]
     if host:
         labels.append(f"{HOST_LABEL}={host}")
     if run:
         labels.append(f"{RUN_LABEL}={run}")
+    return labels
+
+
+def _labelled_containers(client: docker.DockerClient, host: str | None,
+                         run: str | None) -> list[LabelledContainer]:
+    labels = _label_filters(host, run)
     # sparse: the list call's own data, no inspect per container (one may vanish meanwhile)
     found = client.containers.list(all=True, sparse=True, filters={"label": labels})
     containers = []

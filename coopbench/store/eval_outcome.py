@@ -37,7 +37,8 @@ class EvalOutcome:
 
     @property
     def feature_results(self) -> dict[str, bool]:
-        """Feature id (a string: a JSON key) -> whether its tests passed, in the job's order."""
+        """Feature id (a string: a JSON key) -> whether its tests passed, in the job's order;
+        only the features the evaluation scored (upstream's scores the first two)."""
         features = self.eval_json["features"]
         return {str(fid): bool((self.eval_json.get(f"feature{i}") or {}).get("passed"))
-                for i, fid in enumerate(features, start=1)}
+                for i, fid in enumerate(features, start=1) if f"feature{i}" in self.eval_json}

@@ -146,13 +146,14 @@ def test_demo_dataset_is_inside_the_package():
     assert demo_dataset_path() == REPO_ROOT / "coopbench" / "dataset" / "demo"
 
 
-@pytest.mark.parametrize("text,expected", [("1,2", (1, 2)), ("2,1", (2, 1)), (" 3 , 10 ", (3, 10))])
+@pytest.mark.parametrize("text,expected", [("1,2", (1, 2)), ("2,1", (2, 1)), (" 3 , 10 ", (3, 10)),
+                                           ("1,3,4", (1, 3, 4))])
 def test_parse_features(text, expected):
     assert parse_features(text) == expected
 
 
-@pytest.mark.parametrize("text", ["", "1", "1,", "1,1", "0,1", "-1,2", "a,b", "1,2,3", "1;2"])
-def test_parse_features_refuses_anything_but_two_distinct_positive_ids(text):
+@pytest.mark.parametrize("text", ["", "1", "1,", "1,1", "0,1", "-1,2", "a,b", "1,2,1", "1;2"])
+def test_parse_features_refuses_anything_but_distinct_positive_ids(text):
     with pytest.raises(DatasetError, match="--features"):
         parse_features(text)
 

@@ -1,0 +1,131 @@
+"""The agents stage of a job whose agent is one of upstream's adapters.
+
+Each agent is one ``AgentRunner.run`` call, in a thread as upstream's runner makes it
+(``agents.upstream.calls``), with coopbench around it: its containers follow the job's
+policy (labels, limits, network) and hold a container slot; its wall-time limit; a
+messaging namespace per attempt on the run's bus, deleted afterwards; coop-git's server
+and network per attempt. ``conversation.json`` is upstream's own extraction.
+"""
+
+import contextlib
+import logging
+import tempfile
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import yaml
+
+from coopbench.agents import AgentResult, AgentStatus, HostedAgent
+from coopbench.agents.upstream.calls import UpstreamCall, coop_call, solo_call
+from coopbench.agents.upstream.git_server import GitServer, git_server
+from coopbench.bus.upstream_namespace import delete_namespace, messaging_url
+from coopbench.job.outcome import AgentsOutcome
+from coopbench.job.services import Services
+from coopbench.job.setting import AgentAssignment, Channel, assignments
+from coopbench.job.spec import JobSpec
+from coopbench.job.wall_clock import WallClock
+from coopbench.sandbox.cli_policy import CliContainerPolicy
+from coopbench.sandbox.containers import remove_labelled
+from coopbench.store import utcnow
+from coopbench.store.claims import Claim
+
+log = logging.getLogger(__name__)
+
+LOG_DIR_ARTIFACT = "log_dir/"  # artefact names of the files an adapter wrote to its log_dir
+
+
+def run_hosted_agents(spec: JobSpec, claim: Claim, services: Services,
+                      agent: HostedAgent) -> AgentsOutcome:
+    plan = assignments(spec.job.setting, spec.feature_ids)
+    attempt = claim.attempt_number
+    messaging = spec.setting.channel is Channel.bus
+    try:
+        with tempfile.TemporaryDirectory(prefix="coopbench-agents-") as tmp, \
+                contextlib.ExitStack() as stack:
+            log_dir = Path(tmp) / "log_dir"
+            log_dir.mkdir()
+            agent_config = _agent_config_file(spec, Path(tmp))
+            server = None
+            if spec.setting.shared_git:
+                name = spec.container_name(str(attempt), "git")
+                server = stack.enter_context(git_server(
+                    services.docker, name, spec.labels(str(attempt), "git", services.worker_name)))
+            calls = {a.agent_id: _call(spec, plan, a, services, attempt, messaging, server,
+                                       agent_config, str(log_dir)) for a in plan}
+
+            def run_one(assignment: AgentAssignment) -> AgentResult:
+                return _run_agent(spec, services, agent, calls[assignment.agent_id], assignment,
+                                  str(attempt))
+
+            with ThreadPoolExecutor(max_workers=len(plan), thread_name_prefix="agent") as pool:
+                results = list(pool.map(run_one, plan))
+            files = {LOG_DIR_ARTIFACT + str(path.relative_to(log_dir)): path.read_text(errors="replace")
+                     for path in sorted(log_dir.rglob("*")) if path.is_file()}
+    finally:
+        if messaging:
+            delete_namespace(services.bus_redis, spec.job.id, attempt)
+    conversation = upstream_conversation(results) if spec.setting.multi_agent else []
+    return AgentsOutcome(results, conversation, files)
+
+
+def _call(spec: JobSpec, plan: list[AgentAssignment], assignment: AgentAssignment,
+          services: Services, attempt: int, messaging: bool, server: GitServer | None,
+          agent_config: str | None, log_dir: str) -> UpstreamCall:
+    features = spec.features
+    if not spec.setting.multi_agent:
+        return solo_call([(fid, features[fid].spec) for fid in assignment.feature_ids],
+                         spec.image, spec.run.model or "", agent_config, log_dir)
+    return coop_call(
+        features[assignment.feature_ids[0]].spec, spec.image, assignment.agent_id,
+        [a.agent_id for a in plan], spec.run.model or "",
+        messaging_url=messaging_url(services.settings.resolved_bus_url, spec.job.id, attempt),
+        git_server_url=server.url if server else None,
+        git_network=server.network if server else None, git_enabled=server is not None,
+        messaging_enabled=messaging, agent_config=agent_config, log_dir=log_dir)
+
+
+def _run_agent(spec: JobSpec, services: Services, agent: HostedAgent, call: UpstreamCall,
+               assignment: AgentAssignment, attempt: str) -> AgentResult:
+    role = assignment.agent_id
+    labels = spec.labels(attempt, role, services.worker_name)
+    name = spec.container_name(attempt, role)
+    limits = services.sandbox_limits
+    policy = CliContainerPolicy(name, labels, spec.sandbox_network, limits)
+    wall = WallClock(services.settings.agent_wall_s)
+    started = utcnow()
+    if limits.slots is not None:
+        limits.slots.acquire(name)
+    try:
+        with wall.watching(lambda: remove_labelled(services.docker, labels)):
+            result = agent.run(call, policy, assignment.feature_ids)
+        return wall.limit_result(result) if wall.expired else result
+    except Exception:
+        if wall.expired:  # its container was removed under it: its limit, not ours
+            return wall.limit_result(AgentResult(role, assignment.feature_ids, AgentStatus.error,
+                                                 started, utcnow()))
+        raise
+    finally:
+        remove_labelled(services.docker, labels)  # the adapter stops it in the background
+        if limits.slots is not None:
+            limits.slots.release(name)
+
+
+def _agent_config_file(spec: JobSpec, folder: Path) -> str | None:
+    """The run's --agent-config document, as the file upstream's runner is given."""
+    document = spec.run.config.get("agent_config")
+    if not document:
+        return None
+    path = folder / "agent-config.yaml"
+    path.write_text(yaml.safe_dump(document, sort_keys=False))
+    return str(path)
+
+
+def upstream_conversation(results: list[AgentResult]) -> list[dict]:
+    """conversation.json as upstream's runner builds it (``runner/coop.py``)."""
+    from cooperbench.runner.coop import _extract_conversation, _message_timestamp_key
+
+    by_agent = {r.agent_id: {"feature_id": r.feature_ids[0], "sent_messages": r.sent_messages,
+                             "messages": r.trajectory} for r in results}
+    sent = [m for m in _extract_conversation(by_agent, list(by_agent)) if not m.get("received")]
+    sent.sort(key=_message_timestamp_key)
+    return sent
