@@ -41,6 +41,7 @@ class RunRequest:
     test_filter: str = "upstream"  # which test-file filter evaluation applies to patches
     pull: str = "missing"  # when workers pull a job's image: never | missing | always
     agent_config: dict = field(default_factory=dict)  # --agent-config, validated, no secrets
+    team_features: dict = field(default_factory=dict)  # team's harness switches (all on: {})
     cost_cap_usd: float | None = None  # None: keep the run's (no cap for a new run); 0: no cap
     force: bool = False
 
@@ -96,6 +97,7 @@ def _write_run(session, request: RunRequest, settings: Settings) -> None:
                     "test_filter": request.test_filter,
                     "pull": request.pull,
                     "agent_config": request.agent_config,
+                    "team_features": request.team_features,
                     **settings.model_dump(exclude={"database_url", "broker_url", "bus_url"})},
         ))
         return
@@ -105,11 +107,13 @@ def _write_run(session, request: RunRequest, settings: Settings) -> None:
               "sandbox_network": Network.of_run(existing.config).value,
               "test_filter": TestFilter.of_run(existing.config).value,
               "pull": PullPolicy.of_run(existing.config).value,
-              "agent_config": existing.config.get("agent_config") or {}}
+              "agent_config": existing.config.get("agent_config") or {},
+              "team_features": existing.config.get("team_features") or {}}
     asked = {"agent": request.agent, "model": request.model, "step_limit": request.step_limit,
              "cost_limit": request.cost_limit_usd, "image_template": request.image_template,
              "sandbox_network": request.sandbox_network, "test_filter": request.test_filter,
-             "pull": request.pull, "agent_config": request.agent_config}
+             "pull": request.pull, "agent_config": request.agent_config,
+             "team_features": request.team_features}
     changed = [f"--{key.replace('_', '-')} {stored[key]!r} (asked {asked[key]!r})"
                for key in stored if stored[key] != asked[key]]
     if changed:  # a run's jobs must all mean the same thing; resuming must not change them

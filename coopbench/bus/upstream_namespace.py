@@ -1,7 +1,8 @@
 """The Redis namespace of upstream's messaging for one attempt.
 
 Upstream's connectors (``connectors/messaging.py``) take ``<redis url>#<prefix>`` and keep
-every key under ``<prefix>:``; upstream's runner uses ``run:<run id>``. coopbench gives each
+every key under ``<prefix>:``; upstream's runner uses ``run:<run id>`` (and its team task
+list ``cb:<run id>:``). coopbench gives each
 attempt its own, ``run:<job id>.<attempt>``, so a retry never sees an earlier attempt's
 messages, and deletes it when the attempt's agents are done (upstream's keys have no TTL).
 """
@@ -18,6 +19,9 @@ def messaging_url(bus_url: str, job_id: str, attempt: int) -> str:
 
 
 def delete_namespace(client: redis.Redis, job_id: str, attempt: int) -> int:
-    """Delete every key of the attempt's namespace; how many there were."""
-    keys = list(client.scan_iter(match=f"run:{namespace(job_id, attempt)}:*", count=500))
+    """Delete every key of the attempt: its messaging's (``run:<ns>:``) and its team task
+    list's (``cb:<ns>:``, upstream's ``TaskListClient``); how many there were."""
+    name = namespace(job_id, attempt)
+    keys = [key for prefix in ("run", "cb")
+            for key in client.scan_iter(match=f"{prefix}:{name}:*", count=500)]
     return client.delete(*keys) if keys else 0

@@ -78,6 +78,16 @@ def enqueue(
         min=0, help="Stop starting new jobs once the run has spent this many USD (0: no cap). "
         "Given again on a resumed run, it replaces the cap.")] = None,
     force: Annotated[bool, typer.Option(help="Re-run jobs that already finished.")] = False,
+    team_no_task_list: Annotated[bool, typer.Option(
+        "--team-no-task-list", help="(team) no shared task list, pre-seeding or metrics.")] = False,
+    team_no_scratchpad: Annotated[bool, typer.Option(
+        "--team-no-scratchpad", help="(team) no shared /workspace/shared volume.")] = False,
+    team_no_mcp: Annotated[bool, typer.Option(
+        "--team-no-mcp", help="(team) no MCP wait_for_message in CLI agents' configs.")] = False,
+    team_no_auto_refresh: Annotated[bool, typer.Option(
+        "--team-no-auto-refresh", help="(team) no task-list summary injected each step.")] = False,
+    team_no_protocol: Annotated[bool, typer.Option(
+        "--team-no-protocol", help="(team) no typed coop-request/respond/pending verbs.")] = False,
 ) -> None:
     """Enqueue one job per (pair, setting). Re-enqueueing adds only what is missing."""
     from scheduler.enqueue import RunRequest, enqueue_run  # Celery is imported only here
@@ -100,6 +110,10 @@ def enqueue(
         image_template=image_template or config.image_template,
         sandbox_network=sandbox_network.value, test_filter=test_filter.value, pull=pull.value,
         agent_config=overrides, cost_cap_usd=cost_cap, force=force,
+        team_features=team_switches(team_no_task_list=team_no_task_list,
+                                    team_no_scratchpad=team_no_scratchpad, team_no_mcp=team_no_mcp,
+                                    team_no_auto_refresh=team_no_auto_refresh,
+                                    team_no_protocol=team_no_protocol),
     )
     report = enqueue_run(config, request)
     console.out(  # not print: a run name is not markup and the line must not wrap
@@ -120,8 +134,10 @@ def check_agent_run(chosen_agent, settings: list[Setting], model: str | None, do
             raise ConfigError(f"--agent {chosen_agent.name} takes its limits from its config, as "
                               "upstream's runner does: set agent: {step_limit: N, cost_limit: "
                               "USD} in --agent-config instead of --step-limit/--cost-limit")
-        if any(setting_row(s).shared_git for s in settings) and network is Network.none:
-            raise ConfigError("coop-git's agents reach their git server over a Docker network; "
+        networked = [s for s in settings if setting_row(s).shared_git or setting_row(s).team]
+        if networked and network is Network.none:
+            raise ConfigError(f"{networked[0]} needs a network in the agents' containers (coop-git: "
+                              "its git server; team: its task-list CLI, installed at start); "
                               "--sandbox-network none cannot run it")
         secrets = secret_keys(document)
         if secrets:
@@ -141,6 +157,12 @@ def check_agent_run(chosen_agent, settings: list[Setting], model: str | None, do
     if prepare is not None:  # the LLM agent validates its config and checks the model, last
         prepare(model, overrides, call_model=call_model)
     return overrides
+
+
+def team_switches(**off: bool) -> dict:
+    """Upstream's --team-no-* flags as the switches the run records: only those turned off
+    (an empty record is upstream's default, every switch on)."""
+    return {name.removeprefix("team_no_"): False for name, is_off in off.items() if is_off}
 
 
 def upstream_model_kwargs(document: dict) -> dict:

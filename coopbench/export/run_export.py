@@ -27,7 +27,7 @@ from coopbench.export.manifest import (
 )
 from coopbench.export.upstream_files import run_files
 from coopbench.job.hosted_agents import LOG_DIR_ARTIFACT
-from coopbench.job.outcome import model_label
+from coopbench.job.outcome import model_label, team_role
 from coopbench.job.setting import assignments, setting_row
 from coopbench.store import AgentRun, Artifact, Attempt, Evaluation, Job, JobState, Run, Store, utcnow
 from coopbench.store.results import evaluation_artifact_name
@@ -172,6 +172,7 @@ def trajectory_json(job: Job, agent_run: AgentRun | None, agent_id: str, feature
     return {
         **head,
         "agent_id": agent_id,
+        **team_role(setting_row(job.setting).team, agent_id),
         "model": model_label(job.run),
         "status": agent_run.status if agent_run else "Error",
         "cost": (agent_run.cost_usd or 0.0) if agent_run else 0.0,

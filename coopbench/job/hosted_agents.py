@@ -8,6 +8,7 @@ and network per attempt. ``conversation.json`` is upstream's own extraction.
 """
 
 import contextlib
+import json
 import logging
 import tempfile
 from concurrent.futures import ThreadPoolExecutor
@@ -16,9 +17,10 @@ from pathlib import Path
 import yaml
 
 from coopbench.agents import AgentResult, AgentStatus, HostedAgent
-from coopbench.agents.upstream.calls import UpstreamCall, coop_call, solo_call
+from coopbench.agents.upstream.calls import TeamCall, UpstreamCall, coop_call, solo_call
 from coopbench.agents.upstream.git_server import GitServer, git_server
-from coopbench.bus.upstream_namespace import delete_namespace, messaging_url
+from coopbench.agents.upstream.team import switches_record, team_session
+from coopbench.bus.upstream_namespace import delete_namespace, messaging_url, namespace
 from coopbench.job.outcome import AgentsOutcome
 from coopbench.job.services import Services
 from coopbench.job.setting import AgentAssignment, Channel, assignments
@@ -37,51 +39,66 @@ LOG_DIR_ARTIFACT = "log_dir/"  # artefact names of the files an adapter wrote to
 def run_hosted_agents(spec: JobSpec, claim: Claim, services: Services,
                       agent: HostedAgent) -> AgentsOutcome:
     plan = assignments(spec.job.setting, spec.feature_ids)
+    agent_ids = [a.agent_id for a in plan]
     attempt = claim.attempt_number
-    messaging = spec.setting.channel is Channel.bus
+    row = spec.setting
+    messaging = row.channel is Channel.bus
+    url = messaging_url(services.settings.resolved_bus_url, spec.job.id, attempt)
     try:
-        with tempfile.TemporaryDirectory(prefix="coopbench-agents-") as tmp, \
-                contextlib.ExitStack() as stack:
+        with tempfile.TemporaryDirectory(prefix="coopbench-agents-") as tmp:
             log_dir = Path(tmp) / "log_dir"
             log_dir.mkdir()
             agent_config = _agent_config_file(spec, Path(tmp))
-            server = None
-            if spec.setting.shared_git:
-                name = spec.container_name(str(attempt), "git")
-                server = stack.enter_context(git_server(
-                    services.docker, name, spec.labels(str(attempt), "git", services.worker_name)))
-            calls = {a.agent_id: _call(spec, plan, a, services, attempt, messaging, server,
-                                       agent_config, str(log_dir)) for a in plan}
+            with contextlib.ExitStack() as stack:
+                server = team = harvest = None
+                if row.shared_git:
+                    server = stack.enter_context(git_server(
+                        services.docker, spec.container_name(str(attempt), "git"),
+                        spec.labels(str(attempt), "git", services.worker_name)))
+                if row.team:
+                    session, harvest = stack.enter_context(team_session(
+                        services.docker, services.bus_redis, namespace(spec.job.id, attempt), url,
+                        agent_ids, list(spec.feature_ids), spec.run.config.get("team_features"),
+                        spec.labels(str(attempt), "team", services.worker_name)))
+                    team = TeamCall(volume=session.team_volume, features=session.config)
+                calls = {a.agent_id: _call(spec, agent_ids, a, url, messaging, server, team,
+                                           agent_config, str(log_dir)) for a in plan}
 
-            def run_one(assignment: AgentAssignment) -> AgentResult:
-                return _run_agent(spec, services, agent, calls[assignment.agent_id], assignment,
-                                  str(attempt))
+                def run_one(assignment: AgentAssignment) -> AgentResult:
+                    return _run_agent(spec, services, agent, calls[assignment.agent_id],
+                                      assignment, str(attempt))
 
-            with ThreadPoolExecutor(max_workers=len(plan), thread_name_prefix="agent") as pool:
-                results = list(pool.map(run_one, plan))
+                with ThreadPoolExecutor(max_workers=len(plan), thread_name_prefix="agent") as pool:
+                    results = list(pool.map(run_one, plan))
+            # The stack has closed: git server and team volume removed, the team harvested.
             files = {LOG_DIR_ARTIFACT + str(path.relative_to(log_dir)): path.read_text(errors="replace")
                      for path in sorted(log_dir.rglob("*")) if path.is_file()}
     finally:
         if messaging:
             delete_namespace(services.bus_redis, spec.job.id, attempt)
-    conversation = upstream_conversation(results) if spec.setting.multi_agent else []
-    return AgentsOutcome(results, conversation, files)
+    if not row.multi_agent:
+        return AgentsOutcome(results, [], files)
+    conversation = upstream_conversation(results)
+    fields: dict = {"messages_sent": len(conversation)}  # upstream counts conversation.json
+    if harvest is not None:
+        files |= {LOG_DIR_ARTIFACT + name: json.dumps(value, indent=2, default=str)
+                  for name, value in harvest.files.items()}
+        fields |= {"metrics": harvest.metrics or {}, "team_features": switches_record(team.features)}
+    return AgentsOutcome(results, conversation, files, fields)
 
 
-def _call(spec: JobSpec, plan: list[AgentAssignment], assignment: AgentAssignment,
-          services: Services, attempt: int, messaging: bool, server: GitServer | None,
+def _call(spec: JobSpec, agent_ids: list[str], assignment: AgentAssignment, url: str,
+          messaging: bool, server: GitServer | None, team: TeamCall | None,
           agent_config: str | None, log_dir: str) -> UpstreamCall:
     features = spec.features
     if not spec.setting.multi_agent:
         return solo_call([(fid, features[fid].spec) for fid in assignment.feature_ids],
                          spec.image, spec.run.model or "", agent_config, log_dir)
     return coop_call(
-        features[assignment.feature_ids[0]].spec, spec.image, assignment.agent_id,
-        [a.agent_id for a in plan], spec.run.model or "",
-        messaging_url=messaging_url(services.settings.resolved_bus_url, spec.job.id, attempt),
-        git_server_url=server.url if server else None,
+        features[assignment.feature_ids[0]].spec, spec.image, assignment.agent_id, agent_ids,
+        spec.run.model or "", messaging_url=url, git_server_url=server.url if server else None,
         git_network=server.network if server else None, git_enabled=server is not None,
-        messaging_enabled=messaging, agent_config=agent_config, log_dir=log_dir)
+        messaging_enabled=messaging, agent_config=agent_config, log_dir=log_dir, team=team)
 
 
 def _run_agent(spec: JobSpec, services: Services, agent: HostedAgent, call: UpstreamCall,

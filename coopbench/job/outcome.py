@@ -17,6 +17,7 @@ class AgentsOutcome:
     results: list[AgentResult]
     conversation: list[dict]  # conversation.json (multi-agent settings only)
     log_files: dict[str, str] = field(default_factory=dict)  # what an upstream adapter wrote
+    result_fields: dict = field(default_factory=dict)  # result.json keys the harness adds
 
 
 def model_label(run: Run) -> str:
@@ -39,9 +40,10 @@ def agent_entry(result: AgentResult) -> dict:
 
 
 def result_json(run: Run, job: Job, results: list[AgentResult],
-                image: dict | None = None) -> dict:
-    """Upstream's result.json of a job; ``image`` (coopbench's: the name, digest and id its
-    containers ran) is added when given."""
+                image: dict | None = None, fields: dict | None = None) -> dict:
+    """Upstream's result.json of a job; ``fields`` (what the harness adds or knows better,
+    e.g. team's metrics) after upstream's own keys; ``image`` (coopbench's: the name, digest
+    and id its containers ran) when given."""
     started = min(r.started_at for r in results)
     ended = max(r.ended_at for r in results)
     row = setting_row(job.setting)
@@ -59,19 +61,28 @@ def result_json(run: Run, job: Job, results: list[AgentResult],
         "ended_at": ended.isoformat(),
         "duration_seconds": round((ended - started).total_seconds(), 3),
     }
+    if row.team:  # upstream's team runner: agent1 leads
+        body["lead_agent"] = "agent1"
     if solo:
         body["agent"] = agent_entry(results[0])
     else:
         body["agents"] = {
-            r.agent_id: {"feature_id": r.feature_ids[0], **agent_entry(r)} for r in results
+            r.agent_id: {"feature_id": r.feature_ids[0], **team_role(row.team, r.agent_id),
+                         **agent_entry(r)} for r in results
         }
     body["total_cost"] = sum(r.cost_usd or 0.0 for r in results)
     body["total_steps"] = sum(r.steps for r in results)
     if not solo:
         body["messages_sent"] = sum(r.messages_sent for r in results)
+    body.update(fields or {})
     if image is not None:
         body["image"] = image
     return body
+
+
+def team_role(team: bool, agent_id: str) -> dict:
+    """A team agent's role, as upstream's team runner records it; nothing in other settings."""
+    return {"team_role": "lead" if agent_id == "agent1" else "member"} if team else {}
 
 
 def agent_run_row(result: AgentResult) -> AgentRun:

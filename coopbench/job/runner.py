@@ -150,7 +150,8 @@ def run_evaluation_stage(spec: JobSpec, claim: Claim, agents_attempt_id: int,
 def _record_agents(services: Services, spec: JobSpec, claim: Claim, outcome: AgentsOutcome) -> None:
     results = outcome.results
     result = result_json(spec.run, spec.job, results, image={
-        "name": spec.image_name, "digest": spec.image_digest, "id": spec.resolved_image})
+        "name": spec.image_name, "digest": spec.image_digest, "id": spec.resolved_image},
+        fields=outcome.result_fields)
     artifacts = {f"{r.agent_id}.patch": r.patch for r in results}
     artifacts.update({f"{r.agent_id}_traj.json": _dumps(r.trajectory) for r in results})
     if spec.setting.multi_agent:

@@ -23,6 +23,7 @@ class Setting(enum.StrEnum):
     coop = "coop"
     coop_nocomm = "coop-nocomm"
     coop_git = "coop-git"  # upstream's `coop --git`: messaging and a shared git remote
+    team = "team"  # upstream's `team`: a lead and members, task list, scratchpad, messaging
     gold = "gold"  # `coopbench gold-check`: merge the gold patches; no agents, no tests
 
 
@@ -58,6 +59,7 @@ class SettingRow:
     enqueued: bool  # offered by `coopbench enqueue --settings`
     shared_git: bool = False  # a git server per attempt, every agent's remote (upstream's --git)
     hosted_only: bool = False  # needs upstream's adapters (their git connector); not oracle's
+    team: bool = False  # upstream's team harness: agent1 leads, the others are members
 
     @property
     def multi_agent(self) -> bool:
@@ -74,6 +76,8 @@ SETTINGS: dict[Setting, SettingRow] = {row.setting: row for row in (
                Scoring.merged, "coop", enqueued=True),
     SettingRow(Setting.coop_git, Assignment.one_each, Channel.bus, Harness.agents,
                Scoring.merged, "coop", enqueued=True, shared_git=True, hosted_only=True),
+    SettingRow(Setting.team, Assignment.one_each, Channel.bus, Harness.agents, Scoring.merged,
+               "team", enqueued=True, hosted_only=True, team=True),
     SettingRow(Setting.gold, Assignment.one_each, Channel.none, Harness.gold_merge, None,
                "coop", enqueued=False),
 )}

@@ -1,4 +1,5 @@
-"""Removing the containers (and coop-git's networks) that dead or cut-off attempts left behind.
+"""Removing the containers (and the networks and volumes of coop-git and team) that dead or
+cut-off attempts left behind.
 
 A container is always removed by the attempt that started it, unless that attempt's worker
 died (SIGKILL, OOM, a lost host) or its claim was taken over. Containers carry
@@ -35,7 +36,13 @@ from coopbench.config import Settings
 from coopbench.errors import SandboxError
 from coopbench.periodic import PeriodicThread
 from coopbench.sandbox.containers import LABEL_PREFIX, docker_client
-from coopbench.sandbox.networks import created_s, labelled_networks, remove_network
+from coopbench.sandbox.networks import (
+    created_s,
+    labelled_networks,
+    labelled_volumes,
+    remove_network,
+    remove_volume,
+)
 from coopbench.store import Evaluation, EvaluationState, Job, JobState, Store, utcnow
 
 log = logging.getLogger(__name__)
@@ -64,8 +71,8 @@ class LabelledContainer:
 
 def remove_orphans(store: Store, docker_client: docker.DockerClient, host: str | None = None,
                    *, run: str | None = None, unknown_min_age_s: float | None = None) -> list[str]:
-    """Remove this engine's coopbench containers (any state) and networks that no live
-    attempt owns; networks after containers, so that none is still attached.
+    """Remove this engine's coopbench containers (any state), networks and volumes that no
+    live attempt owns; networks and volumes after containers, so that none is still in use.
 
     ``host`` and ``run`` narrow what is looked at to those labelled so. What belongs to a
     job the store does not know is removed only if ``unknown_min_age_s`` is given and it is
@@ -73,9 +80,11 @@ def remove_orphans(store: Store, docker_client: docker.DockerClient, host: str |
     """
     containers = _labelled_containers(docker_client, host, run)
     networks = labelled_networks(docker_client, _label_filters(host, run))
-    if not containers and not networks:
+    volumes = labelled_volumes(docker_client, _label_filters(host, run))
+    if not containers and not networks and not volumes:
         return []
-    job_ids = {c.job_id for c in containers} | {n.attrs["Labels"][JOB_LABEL] for n in networks}
+    job_ids = ({c.job_id for c in containers}
+               | {item.attrs["Labels"][JOB_LABEL] for item in [*networks, *volumes]})
     jobs, evaluations = _load(store, job_ids)
     now, removed = utcnow(), []
 
@@ -91,12 +100,14 @@ def remove_orphans(store: Store, docker_client: docker.DockerClient, host: str |
         if reason and _remove(docker_client, container):
             log.info("removed container %s: %s", container.name, reason)
             removed.append(container.name)
-    for network in networks:
-        labels = network.attrs["Labels"]
-        reason = reason_for(labels[JOB_LABEL], labels.get(ATTEMPT_LABEL, ""), created_s(network))
-        if reason and remove_network(network):
-            log.info("removed network %s: %s", network.name, reason)
-            removed.append(network.name)
+    for kind, items, remove in (("network", networks, remove_network),
+                                ("volume", volumes, remove_volume)):
+        for item in items:
+            labels = item.attrs["Labels"]
+            reason = reason_for(labels[JOB_LABEL], labels.get(ATTEMPT_LABEL, ""), created_s(item))
+            if reason and remove(item):
+                log.info("removed %s %s: %s", kind, item.name, reason)
+                removed.append(item.name)
     return removed
 
 

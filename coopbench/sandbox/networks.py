@@ -1,4 +1,5 @@
-"""Docker networks that coopbench starts for a job (coop-git's), labelled like containers."""
+"""Docker networks and volumes that a job makes (coop-git's network, team's scratchpad),
+labelled like its containers so that the cleanup finds them."""
 
 import logging
 from datetime import datetime
@@ -30,9 +31,24 @@ def labelled_networks(client: docker.DockerClient, labels: list[str]) -> list[Ne
     return client.networks.list(filters={"label": labels})
 
 
-def created_s(network: Network) -> float:
-    """When the network was made, as Unix time (Docker gives RFC 3339 with nanoseconds)."""
-    text = network.attrs.get("Created", "")
+def remove_volume(volume) -> bool:
+    try:
+        volume.remove(force=True)
+        return True
+    except docker.errors.NotFound:
+        return False
+    except docker.errors.APIError as error:  # still in use: a container not yet removed
+        log.warning("could not remove volume %s: %s", volume.name, error)
+        return False
+
+
+def labelled_volumes(client: docker.DockerClient, labels: list[str]) -> list:
+    return client.volumes.list(filters={"label": labels})
+
+
+def created_s(item) -> float:
+    """When a network or volume was made, as Unix time (Docker gives RFC 3339)."""
+    text = item.attrs.get("Created") or item.attrs.get("CreatedAt") or ""
     try:
         return datetime.fromisoformat(text[:26].rstrip("Z") + "+00:00").timestamp()
     except ValueError:

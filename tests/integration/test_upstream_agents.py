@@ -5,7 +5,8 @@ bus and upstream's git server per attempt -> evaluation -> export.
 
 The scripted agents submit as upstream's prompts ask: commit, push, ``gh pr create`` (the
 graded patch is the PR), then the sentinel. In coop they message both ways; in coop-git
-agent2 waits until ``git fetch`` shows agent1's pushed commit; coop of three agents runs.
+agent2 waits until ``git fetch`` shows agent1's pushed commit; coop of three agents runs,
+and a team of three (a lead and two members, with upstream's task list and scratchpad).
 """
 
 import json
@@ -37,6 +38,8 @@ def route(messages: list[dict]) -> str:
         return "solo"
     for agent in ("agent1", "agent2", "agent3"):
         if f"You are **{agent}**" in head:
+            if "## You are the team-lead" in head or "## You are a team member" in head:
+                return f"{agent}-team"
             if "agent3" in head:
                 return f"{agent}-trio"
             if "## Shared Git Remote" in head:
@@ -91,8 +94,8 @@ def scripts() -> dict[str, list]:
         "agent1-git": [bash(apply_gold(1)), bash(f"git add -A && git commit -qm '{WIP}' && git push -q"),
                        bash("gh pr create --title f1 --body done"), submit()],
         "agent2-git": [agent2_git] * 80,
-        **{f"agent{i}-trio": [bash(apply_gold(fid)), bash(open_pr(f"f{fid}")), submit()]
-           for i, fid in ((1, 1), (2, 3), (3, 4))},
+        **{f"agent{i}-{group}": [bash(apply_gold(fid)), bash(open_pr(f"f{fid}")), submit()]
+           for i, fid in ((1, 1), (2, 3), (3, 4)) for group in ("trio", "team")},
     }
 
 
@@ -104,6 +107,7 @@ class DockerWatcher(threading.Thread):
         self.docker, self.label = docker_client, f"coopbench.run={run}"
         self.containers: dict[str, dict] = {}
         self.networks: set[str] = set()
+        self.volumes: set[str] = set()
         self.unlabelled: set[str] = set()
         self.stop = threading.Event()
 
@@ -115,6 +119,7 @@ class DockerWatcher(threading.Thread):
                                                  filters={"name": "minisweagent-"}):
                 self.unlabelled.add(c.attrs["Names"][0])
             self.networks.update(n.name for n in self.docker.networks.list(filters={"label": self.label}))
+            self.volumes.update(v.name for v in self.docker.volumes.list(filters={"label": self.label}))
             time.sleep(0.1)
 
 
@@ -135,7 +140,7 @@ def test_mini_swe_agent_v2_in_every_setting_through_workers(
     env = {"OPENAI_API_KEY": "sk-test"}
     common = ["--run", run, "--dataset", str(demo_dataset_path()), "--repo", "ledger_task",
               "--model", FAKE_MODEL, "--agent-config", str(config_file),
-              "--image-template", demo_images]
+              "--image-template", demo_images, "--team-no-mcp"]  # a run option: every enqueue
     with LocalWorkers(settings, count=2, concurrency=2, log_dir=tmp_path / "logs",
                       extra_env=env) as workers:
         enqueued = cli("enqueue", *common, "--features", "1,3",
@@ -144,6 +149,9 @@ def test_mini_swe_agent_v2_in_every_setting_through_workers(
         trio = cli("enqueue", *common, "--features", "1,3,4", "--settings", "coop",
                    "--no-check-model", **env)
         assert trio.returncode == 0, trio.stderr
+        team = cli("enqueue", *common, "--features", "1,3,4", "--settings", "team",
+                   "--no-check-model", **env)
+        assert team.returncode == 0, team.stderr
         wait_until_finished(store, run, workers, timeout_s=300)
     watcher.stop.set()
     watcher.join()
@@ -157,8 +165,9 @@ def test_mini_swe_agent_v2_in_every_setting_through_workers(
     assert outcome == {("solo", 2): ("done", True, None), ("coop", 2): ("done", True, "clean"),
                        ("coop-nocomm", 2): ("done", True, "clean"),
                        ("coop-git", 2): ("done", True, "clean"),
-                       ("coop", 3): ("done", True, "clean")}, {k: j.error for k, j in jobs.items()}
-    assert {r.status for r in runs.values()} == {"Submitted"} and len(runs) == 10
+                       ("coop", 3): ("done", True, "clean"),
+                       ("team", 3): ("done", True, "clean")}, {k: j.error for k, j in jobs.items()}
+    assert {r.status for r in runs.values()} == {"Submitted"} and len(runs) == 13
 
     # Every container was upstream's adapter's, under coopbench's name and labels; the git
     # server and its network were per attempt; nothing is left, containers nor bus keys.
@@ -170,9 +179,12 @@ def test_mini_swe_agent_v2_in_every_setting_through_workers(
     assert (labels["coopbench.job"], labels["coopbench.attempt"], labels["coopbench.role"]) == (
         git_job.id, "1", "agent2")
     assert watcher.networks == {f"coopbench-{git_job.id[:8]}-1-git"}
+    assert watcher.volumes == {f"cb-team-{jobs[('team', 3)].id}.1"}  # team's scratchpad
     assert run_containers(docker_client, run) == []
     assert docker_client.networks.list(filters={"label": f"coopbench.run={run}"}) == []
-    assert [k for j in jobs.values() for k in redis_client.scan_iter(match=f"run:{j.id}.*")] == []
+    assert docker_client.volumes.list(filters={"label": f"coopbench.run={run}"}) == []
+    assert [k for j in jobs.values() for prefix in ("run", "cb")
+            for k in redis_client.scan_iter(match=f"{prefix}:{j.id}.*")] == []
 
     out = tmp_path / "export"
     manifest = export_run(store, run, out)
@@ -189,5 +201,18 @@ def test_mini_swe_agent_v2_in_every_setting_through_workers(
     trio_eval = json.loads((entries[("coop", 3)] / "eval.json").read_text())
     assert (trio_eval["feature1"]["passed"], trio_eval["feature2"]["passed"]) == (True, True)
     assert "feature3" not in trio_eval and trio_eval["features_not_scored"] == [4]  # as upstream: two
+    team_dir = entries[("team", 3)]
+    assert team_dir.parts[-4] == "team"  # upstream's layout: <run>/team/<repo>/<task>/<group>
+    team_result = json.loads((team_dir / "result.json").read_text())
+    assert team_result["lead_agent"] == "agent1"
+    assert {a: e["team_role"] for a, e in team_result["agents"].items()} == {
+        "agent1": "lead", "agent2": "member", "agent3": "member"}
+    assert team_result["team_features"] == {"task_list": True, "scratchpad": True, "mcp": False,
+                                            "auto_refresh": True, "protocol": True}
+    assert isinstance(team_result["metrics"], dict)
+    tasks = json.loads((team_dir / "tasks.json").read_text())
+    assert sorted(t["title"] for t in tasks) == [
+        "Implement feature 3", "Implement feature 4", "Lead-only: integrate and submit feature 1"]
+    assert json.loads((team_dir / "agent1_traj.json").read_text())["team_role"] == "lead"
     solo_patch = (entries[("solo", 2)] / "solo.patch").read_text()
     assert "account.py" in solo_patch or "money.py" in solo_patch

@@ -28,9 +28,11 @@ class UpstreamCall:
     config: dict
     agent_config: str | None
     log_dir: str | None
+    team: dict | None = None  # team_role, team_id, task_list_url, team_features (team only)
 
     def kwargs(self) -> dict:
-        return asdict(self)
+        kwargs = {key: value for key, value in asdict(self).items() if key != "team"}
+        return {**kwargs, **(self.team or {})}
 
 
 def solo_task_text(specs: list[tuple[int, str]]) -> str:
@@ -58,18 +60,34 @@ def solo_call(specs: list[tuple[int, str]], image: str, model_name: str,
 
 
 def coop_call(spec: str, image: str, agent_id: str, agents: list[str], model_name: str, *,
-              messaging_url: str | None, git_server_url: str | None, git_network: str | None,
+              messaging_url: str, git_server_url: str | None, git_network: str | None,
               git_enabled: bool, messaging_enabled: bool, agent_config: str | None,
-              log_dir: str | None) -> UpstreamCall:
-    """One coop agent. ``messaging_url``: ``<redis>#run:<namespace>``, given only when the
-    setting has messaging (upstream passes None otherwise)."""
+              log_dir: str | None, team: "TeamCall | None" = None) -> UpstreamCall:
+    """One coop (``runner/coop.py``) or team (``runner/team.py``) agent. ``messaging_url``:
+    ``<redis>#run:<namespace>``; the agent gets it only when the setting has messaging."""
     comm_url = messaging_url if messaging_enabled and len(agents) > 1 else None
-    run_id = comm_url.split("#run:")[1] if comm_url and "#run:" in comm_url else None
-    config: dict = {"backend": BACKEND, "run_id": run_id}
+    if team is None:
+        run_id = comm_url.split("#run:")[1] if comm_url and "#run:" in comm_url else None
+        config: dict = {"backend": BACKEND, "run_id": run_id}
+    else:  # the task list's URL is always namespaced
+        config = {"backend": BACKEND, "run_id": messaging_url.split("#run:")[1],
+                  "team_volume": team.volume}
     if git_network:
         config["git_network"] = git_network
     return UpstreamCall(
         task=spec, image=image, agent_id=agent_id, model_name=model_name, agents=agents,
         comm_url=comm_url, git_server_url=git_server_url, git_enabled=git_enabled,
         messaging_enabled=messaging_enabled, config=_with_agent_config(config, agent_config),
-        agent_config=agent_config, log_dir=log_dir)
+        agent_config=agent_config, log_dir=log_dir,
+        team=None if team is None else {
+            "team_role": "lead" if agent_id == agents[0] else "member",
+            "team_id": messaging_url.split("#run:")[1], "task_list_url": messaging_url,
+            "team_features": team.features})
+
+
+@dataclass(frozen=True)
+class TeamCall:
+    """What a team agent gets beyond a coop agent's."""
+
+    volume: str  # the scratchpad's Docker volume ("" when the scratchpad is off)
+    features: object  # upstream's TeamHarnessConfig
