@@ -22,13 +22,14 @@ from coopbench.export.run_export import export_run
 from coopbench.ops.localcluster import LocalWorkers
 from coopbench.store import AgentRun, Attempt, Job, Store
 from tests.support.containers import run_containers
-from tests.support.fakellm import FakeLLM, bash, received_messages, submit
+from tests.support.fakellm import FakeLLM, bash, received_messages, submit, text
 from tests.support.runs import FAKE_MODEL, wait_until_finished
 
 LEDGER = {t.repo: t for t in load_tasks(demo_dataset_path())}["ledger_task"]
 ASK = "I take account.py. Which file is yours?"
 REPLY = "money.py only. No overlap."
 WIP = "agent1 wip on account"
+BIG_PROMPT = {"prompt_tokens": 30_000, "completion_tokens": 20, "total_tokens": 30_020}
 
 
 def route(messages: list[dict]) -> str:
@@ -86,7 +87,11 @@ def scripts() -> dict[str, list]:
                           idle="git fetch -q origin; git log --oneline -1 origin/agent1")
     return {
         "*": [submit()],  # enqueue's model check
-        "solo": [bash("ls"), bash(apply_gold(1)), bash(apply_gold(3)), bash(open_pr("both")), submit()],
+        # The third answer reports a prompt past upstream's compaction trigger (28,000 tokens):
+        # the adapter asks for a summary next, and writes solo_full_traj.json to its log_dir.
+        "solo": [bash("ls"), bash("git status --short"), bash("ls ledger", usage=BIG_PROMPT),
+                 text("## FILE MAP\nledger/account.py, ledger/money.py"),
+                 bash(apply_gold(1)), bash(apply_gold(3)), bash(open_pr("both")), submit()],
         "agent1-msg": [bash(f"send_message agent2 <<'MSG'\n{ASK}\nMSG")] + [agent1_msg] * 80,
         "agent2-msg": [agent2_msg] * 80,
         "agent1": [bash(apply_gold(1)), bash(open_pr("f1")), submit()],
@@ -214,5 +219,7 @@ def test_mini_swe_agent_v2_in_every_setting_through_workers(
     assert sorted(t["title"] for t in tasks) == [
         "Implement feature 3", "Implement feature 4", "Lead-only: integrate and submit feature 1"]
     assert json.loads((team_dir / "agent1_traj.json").read_text())["team_role"] == "lead"
+    full = json.loads((entries[("solo", 2)] / "solo_full_traj.json").read_text())  # upstream's file
+    assert "summarizer" in json.dumps(full)
     solo_patch = (entries[("solo", 2)] / "solo.patch").read_text()
     assert "account.py" in solo_patch or "money.py" in solo_patch
