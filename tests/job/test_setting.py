@@ -10,6 +10,7 @@ from coopbench.errors import ConfigError
 from coopbench.export.run_export import job_dir
 from coopbench.job.setting import (
     AGENT_SETTINGS,
+    ENQUEUED_SETTINGS,
     SETTINGS,
     Channel,
     Harness,
@@ -46,21 +47,28 @@ def test_agent1_gets_the_lower_feature_and_solo_keeps_the_given_order():
 def test_settings_are_parsed_with_a_clear_error():
     assert parse_settings("solo, coop,coop-nocomm,solo") == [Setting.solo, Setting.coop,
                                                              Setting.coop_nocomm]
-    with pytest.raises(ConfigError, match="unknown setting 'team'.*solo, coop, coop-nocomm"):
-        parse_settings("solo,team")
+    assert parse_settings("coop-git,team") == [Setting.coop_git, Setting.team]
+    with pytest.raises(ConfigError, match="unknown setting 'teams'.*solo, coop, coop-nocomm, coop-git, team"):
+        parse_settings("solo,teams")
+    with pytest.raises(ConfigError, match="unknown setting 'gold'"):  # gold-check's, not enqueue's
+        parse_settings("gold")
     with pytest.raises(ConfigError, match="no setting"):
         parse_settings(" , ")
 
 
 def test_every_setting_has_one_row_and_enqueue_offers_the_agent_settings():
     assert set(SETTINGS) == set(Setting)
-    assert AGENT_SETTINGS == (Setting.solo, Setting.coop, Setting.coop_nocomm)
+    assert AGENT_SETTINGS == (Setting.solo, Setting.coop, Setting.coop_nocomm)  # the default
+    assert ENQUEUED_SETTINGS == (*AGENT_SETTINGS, Setting.coop_git, Setting.team)
+    git, team = setting_row("coop-git"), setting_row("team")
+    assert (git.channel, git.shared_git, git.hosted_only, git.layout_name) == (Channel.bus, True, True, "coop")
+    assert (team.channel, team.team, team.hosted_only, team.layout_name) == (Channel.bus, True, True, "team")
     assert setting_row("coop").channel is Channel.bus
     assert setting_row("coop-nocomm").channel is Channel.none
     assert setting_row("gold").harness is Harness.gold_merge
     assert [setting_row(s).layout_name for s in ("solo", "coop", "coop-nocomm")] == ["solo", "coop", "coop"]
-    with pytest.raises(ConfigError, match="unknown setting 'team'"):
-        setting_row("team")
+    with pytest.raises(ConfigError, match="unknown setting 'teams'"):
+        setting_row("teams")
 
 
 @pytest.mark.parametrize("features", [(5, 2, 9), (4, 1, 3, 2)])

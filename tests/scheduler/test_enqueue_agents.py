@@ -22,6 +22,7 @@ def _args(*extra: str) -> list[str]:
     (["--agent", "nope", "--model", "m"], "available: claude_code, codex, mini_swe_agent_v2"),
     (["--agent", "oracle", "--settings", "coop-git"], "setting coop-git needs one of upstream's adapters"),
     (["--agent", "openhands_sdk", "--model", "m"], "runs its sandboxes on Modal only"),
+    (["--agent", "swe_agent", "--model", "m"], "needs the swe-rex package"),
     (["--agent", "claude_code", "--model", "m", "--sandbox-network", "none"],
      "installs its CLI inside the container"),
     (["--model", "m", "--settings", "team", "--sandbox-network", "none"], "team needs a network"),

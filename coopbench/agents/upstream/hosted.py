@@ -1,7 +1,9 @@
 """One of upstream's adapters, by its registry name, as a coopbench agent."""
 
+import importlib.util
 import logging
 import os
+from importlib.metadata import version
 
 from coopbench.agents.base import AgentResult
 from coopbench.agents.upstream.calls import UpstreamCall
@@ -20,6 +22,13 @@ NEEDS_NETWORK = frozenset({"claude_code", "codex", "swe_agent"})
 # Adapters whose sandboxes are Modal's, whatever the backend: coopbench runs containers on
 # the worker's Docker engine only.
 MODAL_ONLY = frozenset({"openhands_sdk"})
+# Adapters whose runtime upstream's package does not install (cooperbench 0.0.29): the
+# module they import when they run, and the distribution that provides it.
+NEEDS_PACKAGE = {"swe_agent": ("swerex", "swe-rex")}
+
+
+def upstream_version() -> str:
+    return version("cooperbench")
 
 
 def upstream_agent_names() -> list[str]:
@@ -44,6 +53,13 @@ class HostedAgent:
         if self.name in MODAL_ONLY:
             raise ConfigError(f"--agent {self.name}: upstream's adapter runs its sandboxes on "
                               "Modal only; coopbench runs agents on each worker's Docker engine")
+        if self.name in NEEDS_PACKAGE:
+            module, package = NEEDS_PACKAGE[self.name]
+            if importlib.util.find_spec(module) is None:
+                raise ConfigError(f"--agent {self.name} needs the {package} package, which "
+                                  f"cooperbench {upstream_version()} does not install; coopbench "
+                                  "does not run it (its SWE-ReX containers would not carry "
+                                  "coopbench's labels either)")
         if not model:
             raise ConfigError(f"--agent {self.name} needs --model: a litellm model string, "
                               "e.g. openai/gpt-4o-mini")
