@@ -18,6 +18,7 @@ import yaml
 
 from coopbench.agents import AgentResult, AgentStatus, HostedAgent
 from coopbench.agents.upstream.calls import TeamCall, UpstreamCall, coop_call, solo_call
+from coopbench.agents.upstream.conversation import upstream_conversation
 from coopbench.agents.upstream.git_server import GitServer, git_server
 from coopbench.agents.upstream.team import switches_record, team_session
 from coopbench.bus.upstream_namespace import delete_namespace, messaging_url, namespace
@@ -135,14 +136,3 @@ def _agent_config_file(spec: JobSpec, folder: Path) -> str | None:
     path = folder / "agent-config.yaml"
     path.write_text(yaml.safe_dump(document, sort_keys=False))
     return str(path)
-
-
-def upstream_conversation(results: list[AgentResult]) -> list[dict]:
-    """conversation.json as upstream's runner builds it (``runner/coop.py``)."""
-    from cooperbench.runner.coop import _extract_conversation, _message_timestamp_key
-
-    by_agent = {r.agent_id: {"feature_id": r.feature_ids[0], "sent_messages": r.sent_messages,
-                             "messages": r.trajectory} for r in results}
-    sent = [m for m in _extract_conversation(by_agent, list(by_agent)) if not m.get("received")]
-    sent.sort(key=_message_timestamp_key)
-    return sent

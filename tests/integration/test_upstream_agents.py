@@ -195,9 +195,11 @@ def test_mini_swe_agent_v2_in_every_setting_through_workers(
     manifest = export_run(store, run, out)
     entries = {(e["setting"], len(e["features"])): out / e["dir"] for e in manifest["jobs"]}
     conversation = json.loads((entries[("coop", 2)] / "conversation.json").read_text())
+    sent_at = [m.pop("sent_at") for m in conversation]  # coopbench's key
     assert conversation == [  # what upstream's runner writes: its sent_messages, no times
         {"from": "agent1", "to": "agent2", "message": ASK, "timestamp": None, "feature_id": 1},
         {"from": "agent2", "to": "agent1", "message": REPLY, "timestamp": None, "feature_id": 3}]
+    assert sent_at == sorted(sent_at) and all(t.endswith("+00:00") for t in sent_at)  # UTC
     assert json.loads((entries[("coop-nocomm", 2)] / "conversation.json").read_text()) == []
     git_traj = json.loads((entries[("coop-git", 2)] / "agent3_traj.json").read_text())
     fetched = [m["content"] for m in git_traj["messages"] if m["role"] == "tool"]
