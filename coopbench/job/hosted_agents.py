@@ -4,12 +4,12 @@ Each agent is one ``AgentRunner.run`` call, in a thread as upstream's runner mak
 (``agents.upstream.calls``), with coopbench around it: its containers follow the job's
 policy (labels, limits, network) and hold a container slot; its wall-time limit; a
 messaging namespace per attempt on the run's bus, deleted afterwards; coop-git's server
-and network per attempt. ``conversation.json`` is upstream's own extraction.
+and network, team's session, per attempt. ``conversation.json`` is upstream's own
+extraction (``agents.upstream.conversation``).
 """
 
 import contextlib
 import json
-import logging
 import tempfile
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -31,8 +31,6 @@ from coopbench.sandbox.cli_policy import CliContainerPolicy
 from coopbench.sandbox.containers import remove_labelled
 from coopbench.store import utcnow
 from coopbench.store.claims import Claim
-
-log = logging.getLogger(__name__)
 
 LOG_DIR_ARTIFACT = "log_dir/"  # artefact names of the files an adapter wrote to its log_dir
 
@@ -114,7 +112,11 @@ def _run_agent(spec: JobSpec, services: Services, agent: HostedAgent, call: Upst
     if limits.slots is not None:
         limits.slots.acquire(name)
     try:
-        with wall.watching(lambda: remove_labelled(services.docker, labels)):
+        def stop() -> None:  # the agent may run nothing more; its container goes
+            policy.stop()
+            remove_labelled(services.docker, labels)
+
+        with wall.watching(stop):
             result = agent.run(call, policy, assignment.feature_ids)
         return wall.limit_result(result) if wall.expired else result
     except Exception:

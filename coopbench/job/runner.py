@@ -13,6 +13,7 @@ import logging
 from concurrent.futures import ThreadPoolExecutor
 
 from coopbench.agents import AgentResult, AgentStatus, AgentTask, get_agent, is_hosted
+from coopbench.agents.upstream.containers import stop_job
 from coopbench.bus.message_bus import MessageBus
 from coopbench.errors import LeaseLost
 from coopbench.evaluation.evaluate import evaluate
@@ -51,6 +52,7 @@ def run_job(job_id: str, services: Services) -> str | None:
         return None
 
     def stop_containers() -> None:  # the claim is gone (cancelled, or taken over): stop now
+        stop_job(job_id)  # upstream's agents: no further command, so no further model call
         remove_labelled(services.docker, {"job": job_id, "worker": services.worker_name})
 
     with Heartbeat(services.store, claim, settings.lease_s, on_lost=stop_containers) as heartbeat:

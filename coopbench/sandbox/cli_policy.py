@@ -6,18 +6,25 @@ the lost-lease stop, the container slots and the cleanup after a dead worker tre
 alike.
 """
 
+import threading
 from dataclasses import dataclass, field
 
 from coopbench.sandbox.containers import LABEL_PREFIX, PIDS_LIMIT, Network
 from coopbench.sandbox.limits import NO_LIMITS, SandboxLimits
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # one per agent run: compared and hashed by identity
 class CliContainerPolicy:
     name: str
     labels: dict[str, str]
     network: Network = Network.default
     limits: SandboxLimits = field(default=NO_LIMITS)
+    stopped: threading.Event = field(default_factory=threading.Event)
+
+    def stop(self) -> None:
+        """From now on the agent under this policy may not run anything (see
+        ``agents.upstream.containers``)."""
+        self.stopped.set()
 
     def run_args(self) -> list[str]:
         """Flags for ``docker run``; given after the adapter's own ``--name``, so ours wins

@@ -5,7 +5,7 @@ import threading
 
 import pytest
 
-from coopbench.agents.upstream.containers import container_policy
+from coopbench.agents.upstream.containers import AgentStopped, container_policy, stop_job
 from coopbench.sandbox.cli_policy import CliContainerPolicy
 from coopbench.sandbox.containers import Network
 from coopbench.sandbox.limits import SandboxLimits
@@ -53,3 +53,18 @@ def test_without_a_policy_on_the_thread_the_container_is_upstreams(docker_client
         assert not any(k.startswith("coopbench.") for k in attrs["Config"]["Labels"] or {})
     finally:
         docker_client.api.remove_container(made[0].container_id, force=True)
+
+
+def test_a_stopped_policy_lets_the_agent_run_nothing_more(docker_client):
+    policy = CliContainerPolicy("coopbench-policy-stop", {"job": "j3", "role": "agent1"})
+    with container_policy(policy):
+        env = _environment()
+        try:
+            assert env.execute({"command": "true"})["returncode"] == 0
+            assert stop_job("other-job") == 0
+            assert stop_job("j3") == 1  # what a lost claim does to the job's running agents
+            with pytest.raises(AgentStopped, match="coopbench-policy-stop"):
+                env.execute({"command": "true"})
+        finally:
+            docker_client.api.remove_container(env.container_id, force=True)
+    assert stop_job("j3") == 0  # no longer running
