@@ -85,6 +85,14 @@ def enqueue_run(settings: Settings, request: RunRequest) -> EnqueueReport:
     return report
 
 
+def _changed(key: str, stored, asked) -> str:
+    if key == "team_features":  # recorded as the switches turned off: say them as the flags
+        def flags(switches: dict) -> str:
+            return " ".join(f"--team-no-{name.replace('_', '-')}" for name in sorted(switches)) or "none"
+        return f"team switches {flags(stored)!r} (asked {flags(asked)!r})"
+    return f"--{key.replace('_', '-')} {stored!r} (asked {asked!r})"
+
+
 def _write_run(session, request: RunRequest, settings: Settings) -> None:
     existing = session.get(Run, request.name)
     if existing is None:
@@ -114,8 +122,7 @@ def _write_run(session, request: RunRequest, settings: Settings) -> None:
              "sandbox_network": request.sandbox_network, "test_filter": request.test_filter,
              "pull": request.pull, "agent_config": request.agent_config,
              "team_features": request.team_features}
-    changed = [f"--{key.replace('_', '-')} {stored[key]!r} (asked {asked[key]!r})"
-               for key in stored if stored[key] != asked[key]]
+    changed = [_changed(key, stored[key], asked[key]) for key in stored if stored[key] != asked[key]]
     if changed:  # a run's jobs must all mean the same thing; resuming must not change them
         raise ConfigError(
             f"run {request.name!r} already exists with {', '.join(changed)}; "

@@ -53,3 +53,12 @@ def test_a_run_records_upstreams_config_document_as_is_and_the_team_switches(
     assert run.config["agent_config"] == document  # upstream reads its own nesting
     assert run.config["team_features"] == {"scratchpad": False, "mcp": False}
     assert sorted(run.settings) == ["coop", "coop-git", "team"]
+
+
+def test_resuming_a_run_with_other_team_switches_is_refused_and_says_which(cli, database_url):
+    assert cli(*_args("--model", "openai/x", "--settings", "team", "--team-no-mcp")).returncode == 0
+    before = _row_counts(database_url)
+    refused = cli(*_args("--model", "openai/x", "--settings", "team"))
+    assert refused.returncode == 2
+    assert "team switches '--team-no-mcp' (asked 'none')" in refused.stderr, refused.stderr
+    assert _row_counts(database_url) == before

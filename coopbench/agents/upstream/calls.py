@@ -59,19 +59,30 @@ def solo_call(specs: list[tuple[int, str]], image: str, model_name: str,
         agent_config=agent_config, log_dir=log_dir)
 
 
+@dataclass(frozen=True)
+class TeamCall:
+    """What a team agent gets beyond a coop agent's."""
+
+    volume: str  # the scratchpad's Docker volume ("" when the scratchpad is off)
+    features: object  # upstream's TeamHarnessConfig
+
+
+def _run_id(url: str | None) -> str | None:
+    """The namespace of ``<redis>#run:<id>``, as upstream's runners read it back."""
+    return url.split("#run:")[1] if url and "#run:" in url else None
+
+
 def coop_call(spec: str, image: str, agent_id: str, agents: list[str], model_name: str, *,
               messaging_url: str, git_server_url: str | None, git_network: str | None,
               git_enabled: bool, messaging_enabled: bool, agent_config: str | None,
-              log_dir: str | None, team: "TeamCall | None" = None) -> UpstreamCall:
+              log_dir: str | None, team: TeamCall | None = None) -> UpstreamCall:
     """One coop (``runner/coop.py``) or team (``runner/team.py``) agent. ``messaging_url``:
     ``<redis>#run:<namespace>``; the agent gets it only when the setting has messaging."""
     comm_url = messaging_url if messaging_enabled and len(agents) > 1 else None
     if team is None:
-        run_id = comm_url.split("#run:")[1] if comm_url and "#run:" in comm_url else None
-        config: dict = {"backend": BACKEND, "run_id": run_id}
+        config: dict = {"backend": BACKEND, "run_id": _run_id(comm_url)}
     else:  # the task list's URL is always namespaced
-        config = {"backend": BACKEND, "run_id": messaging_url.split("#run:")[1],
-                  "team_volume": team.volume}
+        config = {"backend": BACKEND, "run_id": _run_id(messaging_url), "team_volume": team.volume}
     if git_network:
         config["git_network"] = git_network
     return UpstreamCall(
@@ -81,13 +92,5 @@ def coop_call(spec: str, image: str, agent_id: str, agents: list[str], model_nam
         agent_config=agent_config, log_dir=log_dir,
         team=None if team is None else {
             "team_role": "lead" if agent_id == agents[0] else "member",
-            "team_id": messaging_url.split("#run:")[1], "task_list_url": messaging_url,
+            "team_id": _run_id(messaging_url), "task_list_url": messaging_url,
             "team_features": team.features})
-
-
-@dataclass(frozen=True)
-class TeamCall:
-    """What a team agent gets beyond a coop agent's."""
-
-    volume: str  # the scratchpad's Docker volume ("" when the scratchpad is off)
-    features: object  # upstream's TeamHarnessConfig
