@@ -62,3 +62,13 @@ def test_resuming_a_run_with_other_team_switches_is_refused_and_says_which(cli, 
     assert refused.returncode == 2
     assert "team switches '--team-no-mcp' (asked 'none')" in refused.stderr, refused.stderr
     assert _row_counts(database_url) == before
+
+
+def test_upstreams_own_coop_yaml_is_taken_as_it_is(cli, database_url):
+    from cooperbench.agents.mini_swe_agent_v2.config import get_config_path
+
+    path = get_config_path("coop")
+    done = cli(*_args("--model", "openai/x", "--settings", "coop", "--agent-config", str(path)))
+    assert done.returncode == 0, done.stderr
+    with Store(database_url).session() as session:
+        assert session.get(Run, "R").config["agent_config"] == yaml.safe_load(path.read_text())
