@@ -25,6 +25,7 @@ from sqlalchemy import select
 
 from coopbench.config import Settings
 from coopbench.store import Evaluation, EvaluationState, Job, JobState, Store, utcnow
+from coopbench.store.claims import close_spent_jobs
 from coopbench.store.published import evaluation_task_id, publish_and_stamp
 from scheduler.broker_contents import KombuRedisLayout, read_broker
 from workers.celeryconfig import celery_config
@@ -50,6 +51,7 @@ class SweepReport:
     republished_expired: int = 0  # running jobs whose lease expired
     republished_lost: int = 0  # queued jobs with no message in the broker (never sent or lost)
     evaluations_republished: int = 0  # standalone evaluations, either reason
+    closed_spent: int = 0  # expired on their last allowed attempt: closed failed_infra
     skipped: bool = False  # another sweeper held the lock: this pass did nothing
 
     def summary(self) -> str:
@@ -57,24 +59,28 @@ class SweepReport:
             return "skipped: another sweeper holds the lock"
         return (f"republished_expired={self.republished_expired} "
                 f"republished_lost={self.republished_lost} "
-                f"evaluations_republished={self.evaluations_republished}")
+                f"evaluations_republished={self.evaluations_republished} "
+                f"closed_spent={self.closed_spent}")
 
 
 def sweep_pass(settings: Settings, store: Store, broker: redis.Redis) -> SweepReport:
     """One pass with the deployment's own publisher and broker layout (``coopbench sweep``)."""
     layout = KombuRedisLayout.from_options(celery_config(settings)["broker_transport_options"])
     # A fresh publisher per pass: its connection is new after a Redis restart.
-    return sweep_once(store, broker, settings.queue, Publisher(settings), layout)
+    return sweep_once(store, broker, settings.queue, Publisher(settings), layout,
+                      max_attempts=settings.infra_retries + 1)
 
 
 def sweep_once(store: Store, broker: redis.Redis, queue: str, doorbell: Doorbell,
-               layout: KombuRedisLayout | None = None) -> SweepReport:
-    """One pass, under the sweep lock; ``skipped`` if another sweeper holds it."""
+               layout: KombuRedisLayout | None = None,
+               max_attempts: int | None = None) -> SweepReport:
+    """One pass, under the sweep lock; ``skipped`` if another sweeper holds it. With
+    ``max_attempts``, an expired job on its last allowed attempt is closed, not published."""
     lock = broker.lock(LOCK_KEY.format(queue=queue), timeout=LOCK_TTL_S, blocking=False)
     if not lock.acquire():
         return SweepReport(skipped=True)
     try:
-        return _sweep(store, broker, queue, doorbell, layout)
+        return _sweep(store, broker, queue, doorbell, layout, max_attempts)
     finally:
         try:
             lock.release()
@@ -83,8 +89,10 @@ def sweep_once(store: Store, broker: redis.Redis, queue: str, doorbell: Doorbell
 
 
 def _sweep(store: Store, broker: redis.Redis, queue: str, doorbell: Doorbell,
-           layout: KombuRedisLayout | None) -> SweepReport:
+           layout: KombuRedisLayout | None, max_attempts: int | None) -> SweepReport:
     report = SweepReport()
+    if max_attempts is not None:  # the retry budget: these are finished, not re-published
+        report.closed_spent = len(close_spent_jobs(store, max_attempts))
     # Store first, broker second: a message consumed in between belongs to a job that is
     # then claimed (running, lease live) and is left alone by the re-check below.
     expired, queued = _expired_jobs(store), _queued_jobs(store)
@@ -109,7 +117,8 @@ def _sweep(store: Store, broker: redis.Redis, queue: str, doorbell: Doorbell,
     evaluations += [(task_id, eid) for task_id, eid in expired_evals
                     if task_id not in contents.waiting]
     report.evaluations_republished = len(_publish_evaluations(store, doorbell, evaluations))
-    if report.republished_lost or report.republished_expired or report.evaluations_republished:
+    if (report.republished_lost or report.republished_expired or report.evaluations_republished
+            or report.closed_spent):
         log.info("sweep: %s", report.summary())
     return report
 

@@ -40,12 +40,20 @@ class Claim:
         return renew_lease(store, self, lease_s)
 
 
+WORKER_LOST = "worker lost: its lease expired before the attempt ended"
+
+
 @retry_on_disconnect
-def claim_job(store: Store, job_id: str, worker: str, lease_s: float) -> Claim | None:
+def claim_job(store: Store, job_id: str, worker: str, lease_s: float,
+              max_attempts: int | None = None) -> Claim | None:
     """Take the job if nobody holds it; None if it is finished, taken, or unknown.
 
     A job of a run whose spent cost has reached its cost cap is not started: it is
     cancelled instead (``coopbench retry`` puts it back once the cap is raised).
+
+    ``max_attempts`` (``infra_retries + 1``) is the one retry budget: a job whose worker was
+    lost (its lease expired) after its last allowed attempt is closed ``failed_infra``
+    instead of being taken again, whatever delivered its message.
     """
     now = utcnow()
     claimable = or_(
@@ -57,6 +65,8 @@ def claim_job(store: Store, job_id: str, worker: str, lease_s: float) -> Claim |
         if over_cap:
             session.execute(update(Job).where(Job.id == job_id, Job.state == JobState.queued)
                             .values(state=JobState.cancelled, finished_at=now, error=over_cap))
+            return None
+        if max_attempts is not None and _close_if_spent(session, job_id, max_attempts, now):
             return None
         taken = session.execute(
             update(Job)
@@ -76,14 +86,9 @@ def claim_job(store: Store, job_id: str, worker: str, lease_s: float) -> Claim |
         token, number = session.execute(
             select(Job.fencing_token, Job.attempts).where(Job.id == job_id)
         ).one()
-        # The holder of an expired lease is gone or cut off: its attempt is over.
-        session.execute(
-            update(Attempt)
-            .where(Attempt.job_id == job_id, Attempt.state == AttemptState.running)
-            .values(state=AttemptState.abandoned, finished_at=now, error_class=ErrorClass.infra,
-                    error="lease expired")
-        )
-        close_job_evaluations(session, job_id, EvaluationState.abandoned, "lease expired")
+        # The holder of an expired lease is gone or cut off: its attempt failed for an
+        # infrastructure reason, and counted against the budget.
+        _close_lost_attempt(session, job_id, now)
         attempt = Attempt(
             job_id=job_id, number=number, fencing_token=token, host=host_name(),
             worker=worker, state=AttemptState.running, started_at=now,
@@ -91,6 +96,45 @@ def claim_job(store: Store, job_id: str, worker: str, lease_s: float) -> Claim |
         session.add(attempt)
         session.flush()
         return Claim(job_id, token, attempt.id, number, worker)
+
+
+def _close_lost_attempt(session, job_id: str, now) -> None:
+    session.execute(
+        update(Attempt)
+        .where(Attempt.job_id == job_id, Attempt.state == AttemptState.running)
+        .values(state=AttemptState.failed_infra, finished_at=now, error_class=ErrorClass.infra,
+                error=WORKER_LOST)
+    )
+    close_job_evaluations(session, job_id, EvaluationState.failed_infra, WORKER_LOST)
+
+
+def _close_if_spent(session, job_id: str, max_attempts: int, now) -> bool:
+    """Close the job ``failed_infra`` if its worker was lost on its last allowed attempt."""
+    closed = session.execute(
+        update(Job)
+        .where(Job.id == job_id, Job.state == JobState.running, Job.lease_expires_at < now,
+               Job.attempts >= max_attempts)
+        .values(state=JobState.failed_infra, finished_at=now, lease_owner=None,
+                lease_expires_at=None,
+                error=f"{WORKER_LOST}; its {max_attempts} attempts are spent (infra_retries)")
+    )
+    if closed.rowcount != 1:
+        return False
+    _close_lost_attempt(session, job_id, now)
+    log.warning("job %s: worker lost on its last allowed attempt; failed_infra", job_id)
+    return True
+
+
+@retry_on_disconnect
+def close_spent_jobs(store: Store, max_attempts: int) -> list[str]:
+    """Close every job whose worker was lost on its last allowed attempt (the sweeper's part
+    of the budget: such a job is never published again); their ids."""
+    now = utcnow()
+    with store.session() as session, session.begin():
+        candidates = session.scalars(select(Job.id).where(
+            Job.state == JobState.running, Job.lease_expires_at < now,
+            Job.attempts >= max_attempts)).all()
+        return [job_id for job_id in candidates if _close_if_spent(session, job_id, max_attempts, now)]
 
 
 def _over_cost_cap(session, job_id: str) -> str | None:

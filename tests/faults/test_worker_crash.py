@@ -91,7 +91,8 @@ def test_a_killed_workers_job_is_finished_once_by_another(fault_settings, queue,
                                      .where(Attempt.job_id == job_id)).all()
         first_attempt_files = session.scalars(select(Artifact.name).where(
             Artifact.attempt_id == attempts[0].id)).all()
-    assert [(a.number, a.state) for a in attempts] == [(1, "abandoned"), (2, "done")]
+    assert [(a.number, a.state) for a in attempts] == [(1, "failed_infra"), (2, "done")]
+    assert attempts[0].error.startswith("worker lost")
     assert attempts[0].worker.startswith("doomed1@") and attempts[1].worker.startswith("rescuer1@")
     # Exactly one result: one agents' stage, one evaluation, both of the second attempt.
     assert job.agents_attempt_id == attempts[1].id

@@ -8,7 +8,14 @@ from sqlalchemy import select, update
 
 from coopbench.errors import LeaseLost
 from coopbench.store import Attempt, Job, JobState, Run, utcnow
-from coopbench.store.claims import Heartbeat, claim_job, fenced_update, renew_lease
+from coopbench.store.claims import (
+    WORKER_LOST,
+    Heartbeat,
+    claim_job,
+    close_spent_jobs,
+    fenced_update,
+    renew_lease,
+)
 
 
 def _add_job(store, job_id="job-1"):
@@ -48,8 +55,44 @@ def test_expired_lease_is_taken_over_and_fences_the_old_holder(store):
         fenced_update(session, second, state=JobState.done)
     with store.session() as session:
         states = [a.state for a in session.scalars(select(Attempt).order_by(Attempt.number))]
-        assert states == ["abandoned", "running"]
+        assert states == ["failed_infra", "running"]  # a lost worker: counted, and said
         assert session.get(Job, job_id).state == JobState.done
+
+
+def test_a_job_whose_worker_keeps_dying_ends_failed_infra_after_its_budget(store):
+    """Every path to a new attempt counts: here each claim's worker is lost (its lease
+    runs out), as when a job kills its worker; the claim that would start attempt
+    ``max_attempts + 1`` closes the job instead."""
+    job_id = _add_job(store)
+    for number in (1, 2, 3):
+        claim = claim_job(store, job_id, f"w{number}", lease_s=0.05, max_attempts=3)
+        assert claim is not None and claim.attempt_number == number
+        time.sleep(0.1)
+    assert claim_job(store, job_id, "w4", lease_s=60, max_attempts=3) is None
+    assert claim_job(store, job_id, "w5", lease_s=60, max_attempts=3) is None  # and never again
+    with store.session() as session:
+        job = session.get(Job, job_id)
+        attempts = session.scalars(select(Attempt).order_by(Attempt.number)).all()
+    assert (job.state, job.attempts, job.lease_owner) == ("failed_infra", 3, None)
+    assert "3 attempts are spent" in job.error
+    assert [(a.state, a.error_class, a.error) for a in attempts] == [
+        ("failed_infra", "infra", WORKER_LOST)] * 3
+
+
+def test_the_sweeper_closes_a_spent_job_instead_of_ringing_for_it(store):
+    spent, young = _add_job(store, "spent"), "young"
+    with store.session() as session, session.begin():
+        session.add(Job(id=young, run_name="r", repo="x_task", task_id=1, features=[1, 3],
+                        setting="solo", state=JobState.queued, enqueued_at=utcnow()))
+    for worker in ("w1", "w2"):  # "spent": two attempts, both workers lost
+        assert claim_job(store, spent, worker, lease_s=0.05, max_attempts=2)
+        time.sleep(0.1)
+    assert claim_job(store, young, "w1", lease_s=0.05, max_attempts=2)
+    time.sleep(0.1)
+    assert close_spent_jobs(store, max_attempts=2) == [spent]  # "young" has a retry left
+    with store.session() as session:
+        assert {j.id: j.state for j in session.scalars(select(Job))} == {
+            spent: "failed_infra", young: "running"}
 
 
 def test_finished_job_is_never_claimed_again(store):
