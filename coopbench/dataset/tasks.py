@@ -30,7 +30,6 @@ _FEATURES_ARG = re.compile(r"\s*[1-9][0-9]*\s*(,\s*[1-9][0-9]*\s*)+")
 _NARROW = "narrow the selection with --repo/--task to tasks you have, or use the full dataset"
 
 
-
 def repo_slug(repo: str) -> str:
     """The repo as named in images: ``openai_tiktoken_task`` -> ``openai-tiktoken``."""
     return repo.removesuffix(REPO_DIR_SUFFIX).replace("_", "-")
@@ -174,17 +173,22 @@ def parse_features(text: str) -> tuple[int, ...]:
     """``"1,2"`` -> ``(1, 2)``, ``"1,2,3"`` -> ``(1, 2, 3)``: two or more different positive
     ids, order kept."""
     ids = tuple(int(part) for part in text.split(",")) if _FEATURES_ARG.fullmatch(text) else ()
-    if len(set(ids)) != len(ids) or not ids:
+    if not _is_group(ids):
         raise DatasetError(f"--features takes two or more different feature ids, like 1,2 or "
                            f"1,2,3 (got {text!r})")
     return ids
 
 
 def _check_group(features: tuple[int, ...]) -> tuple[int, ...]:
-    if len(features) < 2 or len(set(features)) != len(features):
+    if not _is_group(features):
         raise DatasetError(f"a group is two or more different feature ids, like 1,2 "
                            f"(got {features!r})")
     return tuple(features)
+
+
+def _is_group(features: tuple[int, ...]) -> bool:
+    """Two or more feature ids, none twice."""
+    return len(features) >= 2 and len(set(features)) == len(features)
 
 
 def _check_subset_against(
@@ -251,8 +255,6 @@ def _read(path: Path) -> str:
         raise DatasetError(f"missing {path}: the dataset is incomplete") from None
     except (OSError, UnicodeDecodeError) as error:
         raise DatasetError(f"cannot read {path}: {error}") from None
-
-
 
 
 def _ids(ids: tuple[int, ...]) -> str:

@@ -78,9 +78,10 @@ def remove_orphans(store: Store, docker_client: docker.DockerClient, host: str |
     job the store does not know is removed only if ``unknown_min_age_s`` is given and it is
     older than that. Returns the names of what was removed.
     """
-    containers = _labelled_containers(docker_client, host, run)
-    networks = labelled_networks(docker_client, _label_filters(host, run))
-    volumes = labelled_volumes(docker_client, _label_filters(host, run))
+    labels = _label_filters(host, run)
+    containers = _labelled_containers(docker_client, labels)
+    networks = labelled_networks(docker_client, labels)
+    volumes = labelled_volumes(docker_client, labels)
     if not containers and not networks and not volumes:
         return []
     job_ids = ({c.job_id for c in containers}
@@ -159,9 +160,7 @@ def _label_filters(host: str | None, run: str | None) -> list[str]:
     return labels
 
 
-def _labelled_containers(client: docker.DockerClient, host: str | None,
-                         run: str | None) -> list[LabelledContainer]:
-    labels = _label_filters(host, run)
+def _labelled_containers(client: docker.DockerClient, labels: list[str]) -> list[LabelledContainer]:
     # sparse: the list call's own data, no inspect per container (one may vanish meanwhile)
     found = client.containers.list(all=True, sparse=True, filters={"label": labels})
     containers = []

@@ -14,17 +14,13 @@ log = logging.getLogger(__name__)
 def remove_network(network: Network) -> bool:
     """Remove ``network``, first disconnecting what is still attached (a container being
     removed by someone else); False if it was gone already or could not be removed."""
-    try:
+    def remove() -> None:
         network.reload()
         for container in network.containers:
             network.disconnect(container, force=True)
         network.remove()
-        return True
-    except docker.errors.NotFound:
-        return False
-    except docker.errors.APIError as error:
-        log.warning("could not remove network %s: %s", network.name, error)
-        return False
+
+    return _removed("network", network.name, remove)
 
 
 def labelled_networks(client: docker.DockerClient, labels: list[str]) -> list[Network]:
@@ -32,18 +28,23 @@ def labelled_networks(client: docker.DockerClient, labels: list[str]) -> list[Ne
 
 
 def remove_volume(volume) -> bool:
-    try:
-        volume.remove(force=True)
-        return True
-    except docker.errors.NotFound:
-        return False
-    except docker.errors.APIError as error:  # still in use: a container not yet removed
-        log.warning("could not remove volume %s: %s", volume.name, error)
-        return False
+    """Remove ``volume``; False if it was gone already or is still in use."""
+    return _removed("volume", volume.name, lambda: volume.remove(force=True))
 
 
 def labelled_volumes(client: docker.DockerClient, labels: list[str]) -> list:
     return client.volumes.list(filters={"label": labels})
+
+
+def _removed(kind: str, name: str, remove) -> bool:
+    try:
+        remove()
+        return True
+    except docker.errors.NotFound:
+        return False
+    except docker.errors.APIError as error:  # e.g. still in use by a container being removed
+        log.warning("could not remove %s %s: %s", kind, name, error)
+        return False
 
 
 def created_s(item) -> float:

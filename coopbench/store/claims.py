@@ -56,17 +56,15 @@ def claim_job(store: Store, job_id: str, worker: str, lease_s: float,
     instead of being taken again, whatever delivered its message.
     """
     now = utcnow()
-    claimable = or_(
-        Job.state == JobState.queued,
-        and_(Job.state == JobState.running, Job.lease_expires_at < now),
-    )
+    taken_over = and_(Job.state == JobState.running, Job.lease_expires_at < now)
+    if max_attempts is not None:  # a lost worker's job with no attempt left is closed below
+        taken_over = and_(taken_over, Job.attempts < max_attempts)
+    claimable = or_(Job.state == JobState.queued, taken_over)
     with store.session() as session, session.begin():
         over_cap = _over_cost_cap(session, job_id)
         if over_cap:
             session.execute(update(Job).where(Job.id == job_id, Job.state == JobState.queued)
                             .values(state=JobState.cancelled, finished_at=now, error=over_cap))
-            return None
-        if max_attempts is not None and _close_if_spent(session, job_id, max_attempts, now):
             return None
         taken = session.execute(
             update(Job)
@@ -82,6 +80,8 @@ def claim_job(store: Store, job_id: str, worker: str, lease_s: float,
             )
         )
         if taken.rowcount != 1:
+            if max_attempts is not None:  # not taken: perhaps spent (off the claim's own path)
+                _close_if_spent(session, job_id, max_attempts, now)
             return None
         token, number = session.execute(
             select(Job.fencing_token, Job.attempts).where(Job.id == job_id)
