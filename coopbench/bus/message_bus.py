@@ -8,16 +8,18 @@ merges by sequence, and ``send(..., wait_s)`` blocks (BLPOP) on the list from th
 recipient only, so messages from third parties stay queued, in order, for ``receive()``.
 ``finish()`` also pushes a token that wakes a partner waiting on this agent.
 
-Timestamps are the worker's naive UTC (``utcnow()``), like every other time of a job; under
-concurrent sends two ``sent_at`` may be out of step by microseconds, the sequence decides.
+Timestamps are naive UTC from the Redis server's clock (``TIME``), read inside the same Lua
+scripts that queue (``sent_at``) and take (``delivered_at``) a message: one clock for every
+worker, and scripts run one at a time, so a delivery never precedes its send, whatever the
+workers' clocks say. The sequence still decides the order.
 
 Key layout, all under ``coopbench:bus:<run>:<job_id>:<attempt>:`` (a retry is a new
 attempt, so it never sees an earlier attempt's messages), each key expiring ``ttl_s``
 after its last write::
 
     seq                STRING  INCR counter: the send order
-    messages           HASH    seq -> {"from", "to", "content", "sent_at"}
-    delivery           HASH    seq -> {"delivered": bool, "delivered_at": iso|null}, none: pending
+    messages           HASH    seq -> {"from", "to", "content", "sent_at": [s, us]}
+    delivery           HASH    seq -> {"delivered": bool, "delivered_at": [s, us]|null}, none: pending
     finished           SET     agent ids that called finish()
     inbox:<to>:<from>  LIST    seqs waiting for <to> from <from>, oldest first
     gone:<to>:<from>   LIST    a token pushed when <from> finishes, ends <to>'s wait on it
@@ -27,26 +29,38 @@ import functools
 import json
 import logging
 import time
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 
 import redis
 
 from coopbench.errors import BusUnavailable
 from coopbench.protocols import Message, SendReceipt
-from coopbench.store.engine import utcnow
 
 log = logging.getLogger(__name__)
 
 DEFAULT_TTL_S = 2 * 4 * 3600  # twice the longest job: the keys outlive any job that uses them
 MIN_BLOCK_S = 0.01  # Redis reads a BLPOP timeout under 1 ms as 0, which blocks forever
 
-# KEYS: seq, messages, delivery, finished, inbox. ARGV: message, recipient, ttl_s, undelivered.
-_SEND = """
+# The Redis clock, [seconds, microseconds], read in the script: every worker stamps with the
+# same clock (``_stamp`` turns it into naive UTC).
+_CLOCK = """
+pcall(redis.replicate_commands)  -- TIME, then writes: Redis 3.2-4 need it, later a no-op
+local function now()
+  local t = redis.call('TIME')
+  return '[' .. t[1] .. ', ' .. t[2] .. ']'
+end
+local UNDELIVERED = '{"delivered": false, "delivered_at": null}'
+"""
+
+# KEYS: seq, messages, delivery, finished, inbox. ARGV: message, recipient, ttl_s.
+# The message is a JSON object without "sent_at", which is added here from the Redis clock.
+_SEND = _CLOCK + """
+local message = string.sub(ARGV[1], 1, -2) .. ', "sent_at": ' .. now() .. '}'
 local seq = redis.call('INCR', KEYS[1])
-redis.call('HSET', KEYS[2], seq, ARGV[1])
+redis.call('HSET', KEYS[2], seq, message)
 local delivered = 1
 if redis.call('SISMEMBER', KEYS[4], ARGV[2]) == 1 then
-  redis.call('HSET', KEYS[3], seq, ARGV[4])
+  redis.call('HSET', KEYS[3], seq, UNDELIVERED)
   delivered = 0
 else
   redis.call('RPUSH', KEYS[5], seq)
@@ -56,8 +70,11 @@ return delivered
 """
 
 # Take every seq in the inbox lists (plus any BLPOP already popped), oldest first, and set
-# their delivery state. KEYS: messages, delivery, inbox lists. ARGV: state, ttl_s, popped.
-_TAKE = """
+# their delivery state: delivered now (Redis clock) if ARGV[1] is "1", else never. Returns the
+# state, then the messages. KEYS: messages, delivery, inbox lists. ARGV: delivered, ttl_s, popped.
+_TAKE = _CLOCK + """
+local state = UNDELIVERED
+if ARGV[1] == '1' then state = '{"delivered": true, "delivered_at": ' .. now() .. '}' end
 local seqs = {}
 for i = 3, #ARGV do seqs[#seqs + 1] = tonumber(ARGV[i]) end
 for i = 3, #KEYS do
@@ -65,9 +82,9 @@ for i = 3, #KEYS do
   redis.call('DEL', KEYS[i])
 end
 table.sort(seqs)
-local out = {}
+local out = {state}
 for _, seq in ipairs(seqs) do
-  redis.call('HSET', KEYS[2], seq, ARGV[1])
+  redis.call('HSET', KEYS[2], seq, state)
   out[#out + 1] = redis.call('HGET', KEYS[1], seq)
 end
 if #seqs > 0 then redis.call('EXPIRE', KEYS[2], ARGV[2]) end
@@ -163,11 +180,11 @@ class RedisChannel:
             raise ValueError(f"{recipient!r} is yourself; send to one of {', '.join(self.peers)}")
         bus = self.bus
         bus._check_agent(recipient)
-        message = json.dumps({"from": self.agent_id, "to": recipient, "content": content,
-                              "sent_at": utcnow().isoformat()})
+        # no "sent_at": the script stamps it from the Redis clock, as it queues the message
+        message = json.dumps({"from": self.agent_id, "to": recipient, "content": content})
         keys = [bus.key("seq"), bus.key("messages"), bus.key("delivery"), bus.key("finished"),
                 bus.key("inbox", recipient, self.agent_id)]
-        delivered = bool(bus._send_script(keys, [message, recipient, bus.ttl_s, _state(False)]))
+        delivered = bool(bus._send_script(keys, [message, recipient, bus.ttl_s]))
         if not delivered:
             log.info("%s -> %s not delivered: %s has finished", self.agent_id, recipient, recipient)
         reply = self._wait_for(recipient, wait_s) if delivered and wait_s > 0 else []
@@ -175,7 +192,7 @@ class RedisChannel:
 
     @_bus_errors
     def receive(self) -> list[Message]:
-        return self._take_inbox(self.peers, _state(True))
+        return self._take_inbox(self.peers, delivered=True)
 
     @_bus_errors
     def finish(self) -> None:
@@ -189,7 +206,7 @@ class RedisChannel:
                 pipe.expire(bus.key("gone", peer, self.agent_id), bus.ttl_s)
             pipe.execute()
         # After the SADD, so a send either queued before it (taken here) or sees it finished.
-        self._take_inbox(self.peers, _state(False))
+        self._take_inbox(self.peers, delivered=False)
 
     def _wait_for(self, sender: str, wait_s: float) -> list[Message]:
         """Block until ``sender`` writes to us, finishes, or ``wait_s`` is up."""
@@ -205,22 +222,17 @@ class RedisChannel:
             key, seq = popped
             if _text(key) == gone:
                 return []
-            return self._take_inbox((sender,), _state(True), popped=(seq,))
+            return self._take_inbox((sender,), delivered=True, popped=(seq,))
         return []
 
-    def _take_inbox(self, senders: tuple[str, ...], state: str,
+    def _take_inbox(self, senders: tuple[str, ...], delivered: bool,
                     popped: tuple[bytes | str, ...] = ()) -> list[Message]:
+        """Mark what is queued delivered now, or never (this agent finished), and return it."""
         bus = self.bus
         keys = [bus.key("messages"), bus.key("delivery")]
         keys += [bus.key("inbox", self.agent_id, sender) for sender in senders]
-        taken = bus._take_script(keys, [state, bus.ttl_s, *popped])
+        state, *taken = bus._take_script(keys, [int(delivered), bus.ttl_s, *popped])
         return [_message(raw, state) for raw in taken]
-
-
-def _state(delivered: bool) -> str:
-    """A delivery record: delivered now, or never (its recipient finished)."""
-    return json.dumps({"delivered": delivered,
-                       "delivered_at": utcnow().isoformat() if delivered else None})
 
 
 def _text(value: bytes | str) -> str:
@@ -232,6 +244,13 @@ def _message(raw: bytes | str, state: bytes | str | None) -> Message:
     delivery = json.loads(state) if state is not None else {}
     delivered_at = delivery.get("delivered_at")
     return Message(sender=data["from"], recipient=data["to"], content=data["content"],
-                   sent_at=datetime.fromisoformat(data["sent_at"]),
-                   delivered_at=datetime.fromisoformat(delivered_at) if delivered_at else None,
+                   sent_at=_stamp(data["sent_at"]),
+                   delivered_at=_stamp(delivered_at) if delivered_at else None,
                    delivered=delivery.get("delivered"))
+
+
+def _stamp(redis_time: list[int]) -> datetime:
+    """Redis ``TIME`` ([seconds, microseconds]) as naive UTC, like every stored time."""
+    seconds, microseconds = redis_time
+    return (datetime.fromtimestamp(seconds, UTC) + timedelta(microseconds=microseconds)).replace(
+        tzinfo=None)

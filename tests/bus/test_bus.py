@@ -3,9 +3,11 @@
 import threading
 import time
 import uuid
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from coopbench.bus import message_bus
 from coopbench.bus.message_bus import MessageBus
 from tests.conftest import REDIS_URL
 
@@ -14,6 +16,19 @@ AGENTS = ("agent1", "agent2")
 
 def _keys(client, bus: MessageBus) -> list[bytes]:
     return list(client.scan_iter(match=bus.prefix + "*"))
+
+
+def _redis_now(client) -> datetime:
+    seconds, micros = client.time()
+    return datetime(1970, 1, 1) + timedelta(seconds=seconds, microseconds=micros)
+
+
+def _skew_workers(monkeypatch, behind: str = "") -> None:
+    """Worker clocks an hour ahead, or an hour behind in the thread named ``behind``."""
+    def clock():
+        hours = -1 if threading.current_thread().name == behind else 1
+        return datetime.now(UTC).replace(tzinfo=None) + timedelta(hours=hours)
+    monkeypatch.setattr(message_bus, "utcnow", clock, raising=False)
 
 
 @pytest.fixture
@@ -280,3 +295,54 @@ def test_sends_racing_a_finish_leave_nothing_pending(make_bus):
     refused = [r.delivered for r in receipts].index(False)  # the first send after the finish
     assert not any(r.delivered for r in receipts[refused:])
     assert refused >= len(read)
+
+
+def test_stamps_come_from_the_redis_clock_not_the_workers(make_bus, redis_client, monkeypatch):
+    _skew_workers(monkeypatch)
+    bus = make_bus()
+    one, two = bus.channel("agent1"), bus.channel("agent2")
+
+    before = _redis_now(redis_client)
+    one.send("agent2", "hi")
+    between = _redis_now(redis_client)
+    [got] = two.receive()
+    after = _redis_now(redis_client)
+
+    assert got.sent_at.tzinfo is None and got.delivered_at.tzinfo is None  # naive UTC
+    assert before <= got.sent_at <= between <= got.delivered_at <= after
+    [recorded] = bus.record()
+    assert (recorded.sent_at, recorded.delivered_at) == (got.sent_at, got.delivered_at)
+    [entry] = bus.conversation_json({"agent1": 1, "agent2": 2})
+    assert (entry["timestamp"], entry["delivered_at"]) == (
+        got.sent_at.isoformat(), got.delivered_at.isoformat())
+
+
+def test_a_delivery_never_precedes_its_send_across_skewed_workers(make_bus, monkeypatch):
+    _skew_workers(monkeypatch, behind="agent2")  # as if on two hosts, two hours apart
+    bus = make_bus()
+    n = 150
+    start = threading.Barrier(2)
+    received = {agent: [] for agent in AGENTS}
+
+    def talk(me, peer):
+        channel = bus.channel(me)
+        start.wait()
+        for i in range(n):
+            receipt = channel.send(peer, f"{me} {i}", wait_s=0.02 if i % 10 == 0 else 0)
+            received[me] += receipt.reply + channel.receive()
+
+    threads = [threading.Thread(target=talk, args=pair, name=pair[0])
+               for pair in (AGENTS, AGENTS[::-1])]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    for agent in AGENTS:
+        received[agent] += bus.channel(agent).receive()
+
+    for me, peer in (AGENTS, AGENTS[::-1]):
+        assert [m.content for m in received[me]] == [f"{peer} {i}" for i in range(n)]
+    record = bus.record()
+    assert len(record) == 2 * n and all(m.delivered for m in record)
+    assert all(m.delivered_at >= m.sent_at for m in record)
+    assert [m.sent_at for m in record] == sorted(m.sent_at for m in record)  # one clock
