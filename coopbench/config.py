@@ -92,9 +92,19 @@ class Settings(BaseSettings):
         30.0, ge=0, description="First delay before such a retry, seconds; doubled each time "
         "(at most 10 minutes), with +-50% jitter.",
     )
+    retry_poll_s: float = Field(
+        5.0, gt=0, description="How often each worker publishes the retries that have come due "
+        "(they wait in the store, not in delayed messages), seconds; the sweeper does too.",
+    )
     pull_timeout_s: float = Field(
         3600.0, gt=0, description="Longest one pull of a task image may take, and longest a job "
         "waits for another worker's pull of its image on the same Docker engine, seconds.",
+    )
+    docker_timeout_s: float = Field(
+        120.0, gt=0, description="Longest the Docker engine may leave one call unanswered, "
+        "seconds; past it the job fails as an infrastructure error (retried). A command in a "
+        "container runs up to its own limit, and the engine must answer a check every this "
+        "many seconds meanwhile.",
     )
     min_free_disk_gb: float = Field(
         5.0, ge=0, description="Free space Docker's data root must have before a pull, GB; when "

@@ -13,7 +13,7 @@ from sqlalchemy import select, update
 from coopbench.config import Settings
 from coopbench.store import Evaluation, EvaluationState, Job, JobState, Store, utcnow
 from coopbench.store.published import publish_and_stamp
-from workers.publish import Publisher
+from workers.publish import Publisher, job_labels
 
 log = logging.getLogger(__name__)
 
@@ -69,10 +69,10 @@ def retry_run(settings: Settings, run_name: str, failed_infra_only: bool = False
         report.jobs = session.execute(
             update(Job).where(Job.run_name == run_name, Job.state.in_(states))
             .values(state=JobState.queued, enqueued_at=now, finished_at=None, published_at=None,
-                    error=None)
+                    due_at=None, error=None)
         ).rowcount
     pending = _unpublished(store, run_name)
-    sent = publish_and_stamp(store, Job, lambda: publisher.publish(pending))
+    sent = publish_and_stamp(store, Job, lambda: publisher.publish(pending, job_labels(store, pending)))
     report.published = len(sent)
     return report
 

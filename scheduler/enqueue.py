@@ -13,7 +13,7 @@ from sqlalchemy import select
 
 from coopbench.config import Settings
 from coopbench.dataset.images.pull import PullPolicy
-from coopbench.dataset.tasks import Pair, Task
+from coopbench.dataset.tasks import Pair, Task, job_label
 from coopbench.errors import ConfigError
 from coopbench.evaluation.patches import TestFilter
 from coopbench.job.setting import Setting, job_id
@@ -52,7 +52,7 @@ class RunRequest:
 
     def labels(self) -> dict[str, str]:
         """How each job reads in Flower: run, setting and pair."""
-        return {jid: f"{self.name} {setting} {pair.label}"
+        return {jid: job_label(self.name, setting, pair.repo, pair.task_id, pair.features)
                 for pair, setting, jid in self.jobs()}
 
 

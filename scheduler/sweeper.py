@@ -3,9 +3,12 @@
 The store is the truth and a message only a doorbell, so nothing is lost while the store
 knows what is still to do. One pass:
 
-- a job ``running`` whose lease expired (its worker died or was cut off) gets a new message,
-  unless one is already waiting in the queue: the claim lets the new delivery take it over;
-- a job ``queued`` whose message is neither waiting in the queue nor delivered and
+- a job ``queued`` whose retry came due (``due_at``: retries wait in the store, not in
+  delayed messages) is published;
+- a job ``running`` whose lease expired (its worker died or was cut off) and whose backoff
+  is over gets a new message, unless one is already waiting in the queue: the claim lets
+  the new delivery take it over; one on its last allowed attempt is closed ``failed_infra``;
+- a job ``queued`` and due whose message is neither waiting in the queue nor delivered and
   unacknowledged (never published, or lost with a Redis that restarted without persistence)
   is published again;
 - the same two rules for standalone evaluations (``coopbench evaluate``), whose task id is
@@ -24,12 +27,13 @@ import redis
 from sqlalchemy import select
 
 from coopbench.config import Settings
-from coopbench.store import Evaluation, EvaluationState, Job, JobState, Store, utcnow
-from coopbench.store.claims import close_spent_jobs
+from coopbench.store import Evaluation, EvaluationState, Job, JobState, Store
+from coopbench.store.claims import close_spent_jobs, is_due, is_expired
+from coopbench.store.clock import db_now
 from coopbench.store.published import evaluation_task_id, publish_and_stamp
 from scheduler.broker_contents import KombuRedisLayout, read_broker
 from workers.celeryconfig import celery_config
-from workers.publish import Publisher
+from workers.publish import Publisher, job_labels
 
 log = logging.getLogger(__name__)
 
@@ -41,13 +45,16 @@ LOCK_TTL_S = 120  # longer than any pass; a crashed sweeper's lock frees itself
 class Doorbell(Protocol):
     """What the sweeper needs of a publisher (``workers.publish.Publisher``)."""
 
-    def publish(self, job_ids: list[str]) -> list[str]: ...
+    def publish(self, job_ids: list[str], labels: dict[str, str] | None = None) -> list[str]: ...
+
+    def publish_due_retries(self, store: Store) -> list[str]: ...
 
     def publish_evaluations(self, evaluations: list[tuple[str, int]]) -> list[int]: ...
 
 
 @dataclass
 class SweepReport:
+    retries_due: int = 0  # queued retries whose backoff is over
     republished_expired: int = 0  # running jobs whose lease expired
     republished_lost: int = 0  # queued jobs with no message in the broker (never sent or lost)
     evaluations_republished: int = 0  # standalone evaluations, either reason
@@ -57,7 +64,8 @@ class SweepReport:
     def summary(self) -> str:
         if self.skipped:
             return "skipped: another sweeper holds the lock"
-        return (f"republished_expired={self.republished_expired} "
+        return (f"retries_due={self.retries_due} "
+                f"republished_expired={self.republished_expired} "
                 f"republished_lost={self.republished_lost} "
                 f"evaluations_republished={self.evaluations_republished} "
                 f"closed_spent={self.closed_spent}")
@@ -93,6 +101,7 @@ def _sweep(store: Store, broker: redis.Redis, queue: str, doorbell: Doorbell,
     report = SweepReport()
     if max_attempts is not None:  # the retry budget: these are finished, not re-published
         report.closed_spent = len(close_spent_jobs(store, max_attempts))
+    report.retries_due = len(doorbell.publish_due_retries(store))
     # Store first, broker second: a message consumed in between belongs to a job that is
     # then claimed (running, lease live) and is left alone by the re-check below.
     expired, queued = _expired_jobs(store), _queued_jobs(store)
@@ -118,7 +127,7 @@ def _sweep(store: Store, broker: redis.Redis, queue: str, doorbell: Doorbell,
                     if task_id not in contents.waiting]
     report.evaluations_republished = len(_publish_evaluations(store, doorbell, evaluations))
     if (report.republished_lost or report.republished_expired or report.evaluations_republished
-            or report.closed_spent):
+            or report.closed_spent or report.retries_due):
         log.info("sweep: %s", report.summary())
     return report
 
@@ -126,14 +135,14 @@ def _sweep(store: Store, broker: redis.Redis, queue: str, doorbell: Doorbell,
 def _expired_jobs(store: Store) -> list[str]:
     with store.session() as session:
         return list(session.scalars(
-            select(Job.id).where(Job.state == JobState.running, Job.lease_expires_at < utcnow())
-            .order_by(Job.lease_expires_at)))
+            select(Job.id).where(is_expired(), is_due()).order_by(Job.lease_expires_at)))
 
 
 def _queued_jobs(store: Store) -> list[str]:
     with store.session() as session:
         return list(session.scalars(
-            select(Job.id).where(Job.state == JobState.queued).order_by(Job.enqueued_at, Job.id)))
+            select(Job.id).where(Job.state == JobState.queued, is_due())
+            .order_by(Job.enqueued_at, Job.id)))
 
 
 def _still_needing_a_message(store: Store, lost: list[str],
@@ -145,8 +154,7 @@ def _still_needing_a_message(store: Store, lost: list[str],
         still_queued = set(session.scalars(
             select(Job.id).where(Job.id.in_(lost), Job.state == JobState.queued)))
         still_expired = set(session.scalars(
-            select(Job.id).where(Job.id.in_(expired), Job.state == JobState.running,
-                                 Job.lease_expires_at < utcnow())))
+            select(Job.id).where(Job.id.in_(expired), is_expired())))
     return ([j for j in lost if j in still_queued], [j for j in expired if j in still_expired])
 
 
@@ -164,7 +172,7 @@ def _expired_evaluations(store: Store) -> list[tuple[str, int]]:
         rows = session.execute(
             select(Evaluation.id, Evaluation.job_id, Evaluation.number)
             .where(Evaluation.state == EvaluationState.running, Evaluation.fencing_token > 0,
-                   Evaluation.lease_expires_at < utcnow())
+                   Evaluation.lease_expires_at < db_now())
             .order_by(Evaluation.id))
         return [(evaluation_task_id(job_id, number), eid) for eid, job_id, number in rows]
 
@@ -172,7 +180,7 @@ def _expired_evaluations(store: Store) -> list[tuple[str, int]]:
 def _publish_jobs(store: Store, doorbell: Doorbell, job_ids: list[str]) -> list[str]:
     if not job_ids:
         return []
-    return publish_and_stamp(store, Job, lambda: doorbell.publish(job_ids))
+    return publish_and_stamp(store, Job, lambda: doorbell.publish(job_ids, job_labels(store, job_ids)))
 
 
 def _publish_evaluations(store: Store, doorbell: Doorbell,

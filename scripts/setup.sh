@@ -48,5 +48,10 @@ if ! command -v chromium >/dev/null 2>&1; then
   apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
 fi
 
+if ! command -v faketime >/dev/null 2>&1; then
+  log "installing faketime (the clock-skew test's worker runs minutes off)"
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq faketime >/dev/null
+fi
+
 bash scripts/setup-docker.sh
 log "ready"

@@ -140,7 +140,7 @@ def settings(database_url) -> Settings:
     """Settings pointing at this test's store, the test Redis and a queue of its own."""
     return Settings(
         database_url=database_url, broker_url=REDIS_URL,
-        queue=f"coopbench-test-{uuid.uuid4().hex[:8]}", lease_s=30,
+        queue=f"coopbench-test-{uuid.uuid4().hex[:8]}", lease_s=30, retry_poll_s=1,
     )
 
 

@@ -7,9 +7,13 @@ import logging
 
 from celery import Celery
 from kombu.exceptions import OperationalError
+from sqlalchemy import select
 
 from coopbench.config import Settings
+from coopbench.dataset.tasks import job_label
 from coopbench.errors import BrokerUnavailable
+from coopbench.store import Job, Store
+from coopbench.store.published import take_due_retries, unstamp
 from workers.celery_app import make_app
 
 log = logging.getLogger(__name__)
@@ -71,8 +75,32 @@ class Publisher:
             ) from None
         return sent
 
+    def publish_due_retries(self, store: Store) -> list[str]:
+        """Publish the jobs whose retry has come due (their backoff is over); returns them.
+
+        Retries wait in the store, not in delayed messages: a message a worker holds until
+        its countdown is lost with that worker until the visibility timeout (hours)."""
+        due = take_due_retries(store)
+        if not due:
+            return []
+        try:
+            sent = self.publish(due, job_labels(store, due))
+        except BrokerUnavailable as error:
+            unstamp(store, sorted(set(due) - set(error.sent)))
+            raise
+        log.info("published %d retries that came due", len(sent))
+        return sent
+
     @property
     def _safe_url(self) -> str:
         from kombu.utils.url import maybe_sanitize_url
 
         return maybe_sanitize_url(self.settings.broker_url)
+
+
+def job_labels(store: Store, job_ids: list[str]) -> dict[str, str]:
+    """``job_label`` of each job, read from the store: every publisher shows the same."""
+    with store.session() as session:
+        rows = session.execute(select(Job.id, Job.run_name, Job.setting, Job.repo, Job.task_id,
+                                      Job.features).where(Job.id.in_(job_ids)))
+        return {job_id: job_label(*rest) for job_id, *rest in rows}

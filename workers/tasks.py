@@ -4,15 +4,13 @@
 import logging
 import os
 
-from celery import current_app, shared_task, signals
+from celery import shared_task, signals
 from celery.exceptions import SoftTimeLimitExceeded
 
 from coopbench.config import load_settings
 from coopbench.job.eval_stage import run_evaluation
 from coopbench.job.runner import Services, run_job
-from coopbench.store import Job
-from coopbench.store.published import stamp_published
-from workers.publish import EVALUATE_TASK, RUN_JOB_TASK, Publisher
+from workers.publish import EVALUATE_TASK, RUN_JOB_TASK
 
 log = logging.getLogger(__name__)
 
@@ -24,15 +22,8 @@ def services(hostname: str) -> Services:
     global _services
     if _services is None:
         _services = Services(load_settings(), worker_name=f"{hostname}:{os.getpid()}",
-                             publish=_publish_retry, interruptions=(SoftTimeLimitExceeded,))
+                             interruptions=(SoftTimeLimitExceeded,))
     return _services
-
-
-def _publish_retry(job_id: str, delay_s: float) -> None:
-    """A job re-queued after an infrastructure failure: its message again, after a backoff."""
-    Publisher(_services.settings, app=current_app).publish([job_id], countdown_s=delay_s)
-    stamp_published(_services.store, Job, [job_id])
-    log.info("job %s: retry published, in %.0f s", job_id, delay_s)
 
 
 @signals.worker_init.connect

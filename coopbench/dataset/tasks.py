@@ -105,6 +105,12 @@ def group_label(repo: str, task_id: int, features: tuple[int, ...] | list[int]) 
     return f"{repo}/{task_id} {group_dir_name(features)}"
 
 
+def job_label(run: str, setting: str, repo: str, task_id: int,
+              features: tuple[int, ...] | list[int]) -> str:
+    """How a job reads in Flower (its message's shown arguments): ``run coop repo/3 f1_f2``."""
+    return f"{run} {setting} {group_label(repo, task_id, features)}"
+
+
 def demo_dataset_path() -> Path:
     """The small dataset shipped inside the package, in the same layout."""
     return Path(__file__).resolve().parent / "demo"

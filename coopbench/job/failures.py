@@ -24,7 +24,6 @@ exceptions: the agent returns them as its result (``AgentStatus``).
 """
 
 import enum
-import random
 import traceback
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
@@ -37,7 +36,7 @@ import sqlalchemy.exc
 from coopbench.errors import ConfigError, InfraError, LeaseLost
 from coopbench.secrets import redact_text
 from coopbench.store import EvaluationState, JobState, Store
-from coopbench.store.claims import Claim, EvaluationClaim
+from coopbench.store.claims import Claim, EvaluationClaim, retry_delay_s
 from coopbench.store.results import record_abandoned, record_evaluation_failed, record_failed, record_retry
 from coopbench.store.states import ErrorClass
 
@@ -112,9 +111,11 @@ def record_job_failure(services: "Services", claim: Claim, failure: Failure) -> 
         return None
     if failure.kind is FailureKind.infra:
         if claim.attempt_number <= settings.infra_retries:
-            if not record_retry(store, claim, failure.message, failure.evidence):
+            # Due after its backoff, in the store: the sweeper publishes it then, so the
+            # retry survives this worker (no delayed message for it to hold).
+            delay_s = retry_delay_s(settings.retry_backoff_s, claim.attempt_number)
+            if not record_retry(store, claim, failure.message, delay_s, failure.evidence):
                 return None  # cancelled or taken over meanwhile
-            services.requeue(claim.job_id, retry_delay_s(settings.retry_backoff_s, claim.attempt_number))
             return JobState.queued
         record_failed(store, claim, JobState.failed_infra, failure.error_class, failure.message,
                       failure.evidence)
@@ -132,7 +133,3 @@ def record_evaluation_failure(store: Store, claim: EvaluationClaim, failure: Fai
     record_evaluation_failed(store, claim, state, failure.stored_error)
     return state
 
-
-def retry_delay_s(base_s: float, attempt: int, cap_s: float = 600.0) -> float:
-    """Exponential backoff with +-50% jitter, so that jobs failed together do not retry together."""
-    return min(base_s * 2 ** (attempt - 1), cap_s) * random.uniform(0.5, 1.5)

@@ -47,7 +47,8 @@ def run_job(job_id: str, services: Services) -> str | None:
     """Run the job if this delivery can claim it; return the state it ended in, or None."""
     settings = services.settings
     claim = claim_job(services.store, job_id, services.worker_name, settings.lease_s,
-                      max_attempts=settings.infra_retries + 1)
+                      max_attempts=settings.infra_retries + 1,
+                      retry_backoff_s=settings.retry_backoff_s)
     if claim is None:
         log.info("job %s: not claimable (finished, or held by another worker); skipping", job_id)
         return None

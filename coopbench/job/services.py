@@ -3,7 +3,6 @@ per worker process."""
 
 import logging
 import os
-from collections.abc import Callable
 from functools import cached_property
 
 import docker
@@ -22,24 +21,12 @@ class Services:
     """What a job needs from its host, made once per worker process."""
 
     def __init__(self, settings: Settings, worker_name: str | None = None,
-                 publish: Callable[[str, float], None] | None = None,
                  interruptions: tuple[type[BaseException], ...] = ()):
         self.settings = settings
         self.worker_name = worker_name or f"{host_name()}:{os.getpid()}"
-        self._publish = publish  # (job id, countdown s): send the job's message again
         # What the worker's runtime raises into a job to stop it (Celery's soft time limit):
         # infrastructure, not a bug of ours (``failures.classify``).
         self.interruptions = interruptions
-
-    def requeue(self, job_id: str, delay_s: float) -> None:
-        """Send a re-queued job's message after ``delay_s``; without a publisher (or if
-        sending fails) its ``published_at`` stays empty and the sweeper sends it."""
-        if self._publish is None:
-            return
-        try:
-            self._publish(job_id, delay_s)
-        except Exception:  # the broker is down: the sweeper will find the job
-            log.exception("job %s: could not publish its retry; the sweeper will", job_id)
 
     def close(self) -> None:
         """Close what was opened (a worker's main process keeps nothing open for a fork)."""
@@ -56,7 +43,7 @@ class Services:
 
     @cached_property
     def docker(self) -> docker.DockerClient:
-        return docker_client()
+        return docker_client(self.settings.docker_timeout_s)
 
     @cached_property
     def engine_id(self) -> str:
@@ -69,8 +56,9 @@ class Services:
         settings = self.settings
         slots = None
         if settings.max_containers:
+            # Nothing of a job outlasts its time limit: not a slot held, not a wait for one.
             slots = ContainerSlots(self.bus_redis, self.engine_id, settings.max_containers,
-                                   hold_s=settings.job_timeout_s)
+                                   hold_s=settings.job_timeout_s, wait_s=settings.job_timeout_s)
         return SandboxLimits(settings.container_memory, settings.container_cpus, slots)
 
     @cached_property

@@ -87,6 +87,8 @@ class LocalWorkers:
             "COOPBENCH_BUS_URL": self.settings.resolved_bus_url,
             "COOPBENCH_QUEUE": self.settings.queue,
             "COOPBENCH_LEASE_S": str(self.settings.lease_s),
+            "COOPBENCH_RETRY_BACKOFF_S": str(self.settings.retry_backoff_s),
+            "COOPBENCH_RETRY_POLL_S": str(self.settings.retry_poll_s),
             "LITELLM_LOCAL_MODEL_COST_MAP": "True",  # no price list download at import
         })
         env.update(self.extra_env)

@@ -8,7 +8,8 @@ from sqlalchemy import update
 
 from coopbench.config import Settings
 from coopbench.periodic import PeriodicThread
-from coopbench.store import Store, Worker, utcnow
+from coopbench.store import Store, Worker
+from coopbench.store.clock import db_now
 from coopbench.store.engine import host_name
 
 log = logging.getLogger(__name__)
@@ -16,7 +17,7 @@ log = logging.getLogger(__name__)
 
 def register_worker(store: Store, name: str, concurrency: int, queues: list[str],
                     limits: dict) -> None:
-    now = utcnow()
+    now = db_now()
     with store.session() as session, session.begin():
         session.merge(Worker(name=name, host=host_name(), concurrency=concurrency, queues=queues,
                              limits=limits, started_at=now, last_seen=now))
@@ -24,7 +25,7 @@ def register_worker(store: Store, name: str, concurrency: int, queues: list[str]
 
 def touch_worker(store: Store, name: str) -> None:
     with store.session() as session, session.begin():
-        session.execute(update(Worker).where(Worker.name == name).values(last_seen=utcnow()))
+        session.execute(update(Worker).where(Worker.name == name).values(last_seen=db_now()))
 
 
 class Presence:

@@ -14,7 +14,8 @@ from sqlalchemy import func, select
 
 from coopbench.dataset.images.names import image_name
 from coopbench.dataset.tasks import group_label
-from coopbench.store import Attempt, EngineImage, Evaluation, Job, JobState, Store, Worker, utcnow
+from coopbench.store import Attempt, EngineImage, Evaluation, Job, JobState, Store, Worker
+from coopbench.store.clock import database_now
 from coopbench.store.states import FINISHED_STATES, EngineImageState
 
 RECENT_ERRORS = 5
@@ -22,8 +23,8 @@ WORKER_SILENCE_PERIODS = 3  # a worker unseen for this many sweep periods is sho
 
 
 def run_status(store: Store, run_name: str, sweep_interval_s: float = 30.0) -> dict:
-    now = utcnow()
     with store.session() as session:
+        now = database_now(session)  # leases and heartbeats are the database's times
         run = store.require_run(session, run_name)
         jobs = session.scalars(select(Job).where(Job.run_name == run_name)).all()
         attempts = session.scalars(select(Attempt).join(Job).where(Job.run_name == run_name)

@@ -43,7 +43,8 @@ from coopbench.sandbox.networks import (
     remove_network,
     remove_volume,
 )
-from coopbench.store import Evaluation, EvaluationState, Job, JobState, Store, utcnow
+from coopbench.store import Evaluation, EvaluationState, Job, JobState, Store
+from coopbench.store.clock import database_now
 
 log = logging.getLogger(__name__)
 
@@ -87,7 +88,9 @@ def remove_orphans(store: Store, docker_client: docker.DockerClient, host: str |
     job_ids = ({c.job_id for c in containers}
                | {item.attrs["Labels"][JOB_LABEL] for item in [*networks, *volumes]})
     jobs, evaluations = _load(store, job_ids)
-    now, removed = utcnow(), []
+    with store.session() as session:  # the claim's clock, not this host's
+        now = database_now(session)
+    removed = []
 
     def reason_for(job_id: str, attempt: str, created: float) -> str | None:
         job = jobs.get(job_id)
@@ -114,7 +117,7 @@ def remove_orphans(store: Store, docker_client: docker.DockerClient, host: str |
 
 def cleanup_once(settings: Settings, store: Store) -> list[str]:
     """One pass over this host's Docker engine: the names of the containers removed."""
-    client = docker_client()
+    client = docker_client(settings.docker_timeout_s)
     try:
         return remove_orphans(store, client, unknown_min_age_s=unknown_job_min_age_s(settings))
     finally:

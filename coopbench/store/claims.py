@@ -5,19 +5,23 @@ with one conditional UPDATE: it wins only if the job is queued, or running under
 that has expired. Winning bumps ``fencing_token``; every later write of that delivery
 (heartbeat, result) is conditional on the token it got. A duplicate delivery, or a worker
 whose lease was taken over, matches no row and changes nothing.
+
+Every time here is the database's (``clock.db_now``, in the statement), never the host's:
+hosts whose clocks disagree still agree on whose lease has expired and what is due.
 """
 
 import logging
+import random
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import timedelta
 
 from sqlalchemy import and_, func, or_, select, update
 
 from coopbench.errors import LeaseLost
 from coopbench.periodic import PeriodicThread
-from coopbench.store.engine import Store, host_name, retry_on_disconnect, utcnow
+from coopbench.store.clock import db_now
+from coopbench.store.engine import Store, host_name, retry_on_disconnect
 from coopbench.store.models import Attempt, Evaluation, Job, Run
 from coopbench.store.states import AttemptState, ErrorClass, EvaluationState, JobState
 
@@ -31,6 +35,9 @@ class Claim:
     attempt_id: int
     attempt_number: int
     worker: str
+    # If this worker is lost, how long after its lease ends the next attempt waits: the
+    # backoff an exception's retry would get.
+    lost_backoff_s: float = 0.0
 
     @property
     def label(self) -> str:
@@ -41,30 +48,48 @@ class Claim:
 
 
 WORKER_LOST = "worker lost: its lease expired before the attempt ended"
+RETRY_BACKOFF_CAP_S = 600.0
+
+
+def retry_delay_s(base_s: float, attempt: int, cap_s: float = RETRY_BACKOFF_CAP_S) -> float:
+    """The wait before the attempt after ``attempt``: exponential, with +-50% jitter so that
+    jobs failed together do not retry together."""
+    return min(base_s * 2 ** (attempt - 1), cap_s) * random.uniform(0.5, 1.5)
+
+
+def is_due():
+    """A job's next attempt may start now (its retry's backoff, if any, is over)."""
+    return or_(Job.due_at.is_(None), Job.due_at <= db_now())
+
+
+def is_expired():
+    """A running job whose holder's lease ran out (a lost or cut-off worker)."""
+    return and_(Job.state == JobState.running, Job.lease_expires_at < db_now())
 
 
 @retry_on_disconnect
 def claim_job(store: Store, job_id: str, worker: str, lease_s: float,
-              max_attempts: int | None = None) -> Claim | None:
-    """Take the job if nobody holds it; None if it is finished, taken, or unknown.
+              max_attempts: int | None = None, retry_backoff_s: float = 0.0) -> Claim | None:
+    """Take the job if nobody holds it and it is due; None if it is finished, taken, not
+    yet due (a retry in its backoff: the sweeper publishes it again when due), or unknown.
 
     A job of a run whose spent cost has reached its cost cap is not started: it is
     cancelled instead (``coopbench retry`` puts it back once the cap is raised).
 
     ``max_attempts`` (``infra_retries + 1``) is the one retry budget: a job whose worker was
     lost (its lease expired) after its last allowed attempt is closed ``failed_infra``
-    instead of being taken again, whatever delivered its message.
+    instead of being taken again, whatever delivered its message. A lost worker's job is
+    taken over only after its lease *and* its backoff (``due_at``) are over.
     """
-    now = utcnow()
-    taken_over = and_(Job.state == JobState.running, Job.lease_expires_at < now)
+    taken_over = is_expired()
     if max_attempts is not None:  # a lost worker's job with no attempt left is closed below
         taken_over = and_(taken_over, Job.attempts < max_attempts)
-    claimable = or_(Job.state == JobState.queued, taken_over)
+    claimable = and_(or_(Job.state == JobState.queued, taken_over), is_due())
     with store.session() as session, session.begin():
         over_cap = _over_cost_cap(session, job_id)
         if over_cap:
             session.execute(update(Job).where(Job.id == job_id, Job.state == JobState.queued)
-                            .values(state=JobState.cancelled, finished_at=now, error=over_cap))
+                            .values(state=JobState.cancelled, finished_at=db_now(), error=over_cap))
             return None
         taken = session.execute(
             update(Job)
@@ -72,55 +97,58 @@ def claim_job(store: Store, job_id: str, worker: str, lease_s: float,
             .values(
                 state=JobState.running,
                 lease_owner=worker,
-                lease_expires_at=now + timedelta(seconds=lease_s),
-                heartbeat_at=now,
+                lease_expires_at=db_now(lease_s),
+                heartbeat_at=db_now(),
                 fencing_token=Job.fencing_token + 1,
                 attempts=Job.attempts + 1,
-                started_at=now,
+                started_at=db_now(),
             )
         )
         if taken.rowcount != 1:
             if max_attempts is not None:  # not taken: perhaps spent (off the claim's own path)
-                _close_if_spent(session, job_id, max_attempts, now)
+                _close_if_spent(session, job_id, max_attempts)
             return None
         token, number = session.execute(
             select(Job.fencing_token, Job.attempts).where(Job.id == job_id)
         ).one()
+        lost_backoff_s = retry_delay_s(retry_backoff_s, number)
+        session.execute(update(Job).where(Job.id == job_id)
+                        .values(due_at=db_now(lease_s + lost_backoff_s)))
         # The holder of an expired lease is gone or cut off: its attempt failed for an
         # infrastructure reason, and counted against the budget.
-        _close_lost_attempt(session, job_id, now)
+        _close_lost_attempt(session, job_id)
         attempt = Attempt(
             job_id=job_id, number=number, fencing_token=token, host=host_name(),
-            worker=worker, state=AttemptState.running, started_at=now,
+            worker=worker, state=AttemptState.running, started_at=db_now(),
         )
         session.add(attempt)
         session.flush()
-        return Claim(job_id, token, attempt.id, number, worker)
+        return Claim(job_id, token, attempt.id, number, worker, lost_backoff_s)
 
 
-def _close_lost_attempt(session, job_id: str, now) -> None:
+def _close_lost_attempt(session, job_id: str) -> None:
     session.execute(
         update(Attempt)
         .where(Attempt.job_id == job_id, Attempt.state == AttemptState.running)
-        .values(state=AttemptState.failed_infra, finished_at=now, error_class=ErrorClass.infra,
-                error=WORKER_LOST)
+        .values(state=AttemptState.failed_infra, finished_at=db_now(),
+                error_class=ErrorClass.infra, error=WORKER_LOST)
     )
     close_job_evaluations(session, job_id, EvaluationState.failed_infra, WORKER_LOST)
 
 
-def _close_if_spent(session, job_id: str, max_attempts: int, now) -> bool:
-    """Close the job ``failed_infra`` if its worker was lost on its last allowed attempt."""
+def _close_if_spent(session, job_id: str, max_attempts: int) -> bool:
+    """Close the job ``failed_infra`` if its worker was lost on its last allowed attempt
+    (at once: no retry follows, so there is no backoff to wait for)."""
     closed = session.execute(
         update(Job)
-        .where(Job.id == job_id, Job.state == JobState.running, Job.lease_expires_at < now,
-               Job.attempts >= max_attempts)
-        .values(state=JobState.failed_infra, finished_at=now, lease_owner=None,
-                lease_expires_at=None,
+        .where(Job.id == job_id, is_expired(), Job.attempts >= max_attempts)
+        .values(state=JobState.failed_infra, finished_at=db_now(), lease_owner=None,
+                lease_expires_at=None, due_at=None,
                 error=f"{WORKER_LOST}; its {max_attempts} attempts are spent (infra_retries)")
     )
     if closed.rowcount != 1:
         return False
-    _close_lost_attempt(session, job_id, now)
+    _close_lost_attempt(session, job_id)
     log.warning("job %s: worker lost on its last allowed attempt; failed_infra", job_id)
     return True
 
@@ -129,12 +157,10 @@ def _close_if_spent(session, job_id: str, max_attempts: int, now) -> bool:
 def close_spent_jobs(store: Store, max_attempts: int) -> list[str]:
     """Close every job whose worker was lost on its last allowed attempt (the sweeper's part
     of the budget: such a job is never published again); their ids."""
-    now = utcnow()
     with store.session() as session, session.begin():
         candidates = session.scalars(select(Job.id).where(
-            Job.state == JobState.running, Job.lease_expires_at < now,
-            Job.attempts >= max_attempts)).all()
-        return [job_id for job_id in candidates if _close_if_spent(session, job_id, max_attempts, now)]
+            is_expired(), Job.attempts >= max_attempts)).all()
+        return [job_id for job_id in candidates if _close_if_spent(session, job_id, max_attempts)]
 
 
 def _over_cost_cap(session, job_id: str) -> str | None:
@@ -159,19 +185,20 @@ def close_job_evaluations(session, job_id: str, state: str, error: str) -> None:
         update(Evaluation)
         .where(Evaluation.job_id == job_id, Evaluation.state == EvaluationState.running,
                Evaluation.fencing_token == 0)
-        .values(state=state, finished_at=utcnow(), error=error)
+        .values(state=state, finished_at=db_now(), error=error)
     )
 
 
 def renew_lease(store: Store, claim: Claim, lease_s: float) -> bool:
-    """Extend the lease; False if the claim was lost (the job was taken over or finished)."""
-    now = utcnow()
+    """Extend the lease (and the due time of a retry should this worker be lost); False if
+    the claim was lost (the job was taken over or finished)."""
     with store.session() as session, session.begin():
         renewed = session.execute(
             update(Job)
             .where(Job.id == claim.job_id, Job.fencing_token == claim.token,
                    Job.state == JobState.running)
-            .values(lease_expires_at=now + timedelta(seconds=lease_s), heartbeat_at=now)
+            .values(lease_expires_at=db_now(lease_s), heartbeat_at=db_now(),
+                    due_at=db_now(lease_s + claim.lost_backoff_s))
         )
         return renewed.rowcount == 1
 
@@ -182,7 +209,7 @@ def fenced_update(session, claim: Claim, release: bool = True, **values) -> None
     ``release`` gives the lease up (the job is finishing); without it the job stays ours.
     """
     if release:
-        values.update(lease_owner=None, lease_expires_at=None)
+        values = {"due_at": None, **values, "lease_owner": None, "lease_expires_at": None}
     done = session.execute(
         update(Job)
         .where(Job.id == claim.job_id, Job.fencing_token == claim.token,
@@ -212,7 +239,7 @@ class EvaluationClaim:
                 update(Evaluation)
                 .where(Evaluation.id == self.evaluation_id, Evaluation.fencing_token == self.token,
                        Evaluation.state == EvaluationState.running)
-                .values(lease_expires_at=utcnow() + timedelta(seconds=lease_s))
+                .values(lease_expires_at=db_now(lease_s))
             )
             return renewed.rowcount == 1
 
@@ -221,18 +248,17 @@ class EvaluationClaim:
 def claim_evaluation(store: Store, evaluation_id: int, worker: str,
                      lease_s: float) -> EvaluationClaim | None:
     """Take a queued evaluation (or one whose holder's lease expired); None otherwise."""
-    now = utcnow()
     claimable = or_(
         Evaluation.state == EvaluationState.queued,
-        and_(Evaluation.state == EvaluationState.running, Evaluation.lease_expires_at < now),
+        and_(Evaluation.state == EvaluationState.running, Evaluation.lease_expires_at < db_now()),
     )
     with store.session() as session, session.begin():
         taken = session.execute(
             update(Evaluation)
             .where(Evaluation.id == evaluation_id, claimable)
             .values(state=EvaluationState.running, lease_owner=worker,
-                    lease_expires_at=now + timedelta(seconds=lease_s),
-                    fencing_token=Evaluation.fencing_token + 1, started_at=now,
+                    lease_expires_at=db_now(lease_s),
+                    fencing_token=Evaluation.fencing_token + 1, started_at=db_now(),
                     host=host_name(), worker=worker)
         )
         if taken.rowcount != 1:

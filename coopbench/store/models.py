@@ -85,6 +85,10 @@ class Job(Base):
     lease_owner: Mapped[str | None] = mapped_column(String(300))
     lease_expires_at: Mapped[datetime | None]
     heartbeat_at: Mapped[datetime | None]  # the holder's last sign of life
+    # The earliest a new attempt may start (the database's clock): a queued retry's time
+    # after its backoff; while running, the lease's end plus the backoff a lost worker's
+    # retry waits. None: at once.
+    due_at: Mapped[datetime | None]
     attempts: Mapped[int] = mapped_column(default=0)
     enqueued_at: Mapped[datetime]
     published_at: Mapped[datetime | None]

@@ -22,6 +22,7 @@ from coopbench.store.claims import (
     fenced_evaluation_update,
     fenced_update,
 )
+from coopbench.store.clock import db_now
 from coopbench.store.engine import Store, host_name, retry_on_disconnect, utcnow
 from coopbench.store.eval_outcome import EvalOutcome
 from coopbench.store.models import AgentRun, Artifact, Attempt, Evaluation, Job
@@ -34,7 +35,7 @@ log = logging.getLogger(__name__)
 def record_agents(store: Store, claim: Claim, job_values: dict, agent_runs: list[AgentRun],
                   artifacts: dict[str, str]) -> None:
     """The agents' stage is over: keep its outcome; the job goes on (still running)."""
-    now = utcnow()
+    now = db_now()
     with store.session() as session, session.begin():
         fenced_update(session, claim, release=False, agents_attempt_id=claim.attempt_id,
                       **job_values)
@@ -70,7 +71,7 @@ def next_evaluation_number(session, job_id: str) -> int:
 def record_job_evaluated(store: Store, claim: Claim, evaluation: Evaluation,
                          outcome: EvalOutcome) -> None:
     """The job's evaluation stage is over, and with it the job."""
-    now = utcnow()
+    now = db_now()
     with store.session() as session, session.begin():
         fenced_update(session, claim, state=JobState.done, finished_at=now, error=None,
                       evaluation_id=evaluation.id, **_job_outcome(outcome))
@@ -84,7 +85,7 @@ def record_job_evaluated(store: Store, claim: Claim, evaluation: Evaluation,
 def record_evaluation_done(store: Store, claim: EvaluationClaim, evaluation: Evaluation,
                            outcome: EvalOutcome) -> None:
     """A standalone evaluation is over: it becomes the job's current evaluation."""
-    now = utcnow()
+    now = db_now()
     with store.session() as session, session.begin():
         fenced_evaluation_update(session, claim, state=EvaluationState.done, finished_at=now,
                                  **_outcome(outcome))
@@ -103,7 +104,7 @@ def record_evaluation_failed(store: Store, claim: EvaluationClaim, state: Evalua
                              error: str) -> None:
     try:
         with store.session() as session, session.begin():
-            fenced_evaluation_update(session, claim, state=state, finished_at=utcnow(), error=error)
+            fenced_evaluation_update(session, claim, state=state, finished_at=db_now(), error=error)
     except LeaseLost:
         log.warning("%s: failed after its claim was taken over: %s", claim.label, error)
 
@@ -111,7 +112,7 @@ def record_evaluation_failed(store: Store, claim: EvaluationClaim, state: Evalua
 @retry_on_disconnect
 def record_done(store: Store, claim: Claim, job_values: dict, artifacts: dict[str, str]) -> None:
     """A one-stage job (the gold check) is over."""
-    now = utcnow()
+    now = db_now()
     with store.session() as session, session.begin():
         fenced_update(session, claim, state=JobState.done, finished_at=now, error=None, **job_values)
         _add_artifacts(session, claim.job_id, claim.attempt_id, None, artifacts, now)
@@ -122,19 +123,21 @@ def record_done(store: Store, claim: Claim, job_values: dict, artifacts: dict[st
 def record_failed(store: Store, claim: Claim, state: JobState, error_class: ErrorClass, error: str,
                   artifacts: dict[str, str] | None = None) -> None:
     """The attempt failed; ``artifacts`` are what it leaves as evidence (kept with it)."""
-    now = utcnow()
+    now = db_now()
     _close_failed_attempt(store, claim, now, state, error_class, error, artifacts,
                           state=state, finished_at=now)
 
 
 @retry_on_disconnect
-def record_retry(store: Store, claim: Claim, error: str,
+def record_retry(store: Store, claim: Claim, error: str, delay_s: float,
                  artifacts: dict[str, str] | None = None) -> bool:
     """The attempt failed for an infrastructure reason and the job has retries left: it goes
-    back to queued (its message not yet sent), the failed attempt kept with its evidence.
-    False if the claim was gone (cancelled, taken over): nothing to re-queue then."""
-    return _close_failed_attempt(store, claim, utcnow(), AttemptState.failed_infra, ErrorClass.infra, error,
-                                 artifacts, state=JobState.queued, published_at=None)
+    back to queued, due ``delay_s`` from now (the sweeper publishes it then), the failed
+    attempt kept with its evidence. False if the claim was gone (cancelled, taken over):
+    nothing to re-queue then."""
+    return _close_failed_attempt(store, claim, db_now(), AttemptState.failed_infra,
+                                 ErrorClass.infra, error, artifacts, state=JobState.queued,
+                                 published_at=None, due_at=db_now(delay_s))
 
 
 def _close_failed_attempt(store: Store, claim: Claim, now: datetime, attempt_state: str,
@@ -162,7 +165,7 @@ def record_abandoned(store: Store, claim: Claim, reason: str) -> None:
 
 def _abandon(store: Store, claim: Claim, reason: str) -> None:
     with store.session() as session, session.begin():
-        _finish_attempt(session, claim, AttemptState.abandoned, utcnow(), ErrorClass.infra, reason)
+        _finish_attempt(session, claim, AttemptState.abandoned, db_now(), ErrorClass.infra, reason)
 
 
 def _outcome(outcome: EvalOutcome) -> dict:

@@ -26,6 +26,7 @@ from tests.support.runs import run_request
 
 LEASE_S = 3.0
 SWEEP_INTERVAL_S = 2.0
+RETRY_BACKOFF_S = 1.0
 SLOW_APPLY_S = 6  # the oracle's `git apply --index` in the slow image
 SLOW_IMAGE_TEMPLATE = "coopbench-test-slow-{slug}:task{task_id}"
 # Earlier in PATH than /usr/bin/git in the login shell the sandbox runs commands in.
@@ -48,7 +49,7 @@ def fault_redis(tmp_path_factory):
 def settings(database_url, fault_redis) -> Settings:
     """As the suite's, on this directory's own Redis."""
     return Settings(database_url=database_url, broker_url=fault_redis.url,
-                    queue=f"coopbench-test-{uuid.uuid4().hex[:8]}", lease_s=30)
+                    queue=f"coopbench-test-{uuid.uuid4().hex[:8]}", lease_s=30, retry_poll_s=1)
 
 
 @pytest.fixture
@@ -60,13 +61,17 @@ def cli_env(settings) -> dict[str, str]:
     """The environment of a ``coopbench`` process pointed at this test's services, with its
     lease and sweep period."""
     return settings_env(settings, COOPBENCH_LEASE_S=str(settings.lease_s),
-                        COOPBENCH_SWEEP_INTERVAL_S=str(settings.sweep_interval_s))
+                        COOPBENCH_SWEEP_INTERVAL_S=str(settings.sweep_interval_s),
+                        COOPBENCH_RETRY_BACKOFF_S=str(settings.retry_backoff_s),
+                        COOPBENCH_RETRY_POLL_S=str(settings.retry_poll_s))
 
 
 @pytest.fixture
 def fault_settings(settings):
-    """The test's settings (own store, own queue) with a 3 s lease and a 2 s sweep period."""
-    return settings.model_copy(update={"lease_s": LEASE_S, "sweep_interval_s": SWEEP_INTERVAL_S})
+    """The test's settings (own store, own queue) with a 3 s lease, a 2 s sweep period and a
+    1 s retry backoff (a lost worker's job waits its lease, then that)."""
+    return settings.model_copy(update={"lease_s": LEASE_S, "sweep_interval_s": SWEEP_INTERVAL_S,
+                                       "retry_backoff_s": RETRY_BACKOFF_S})
 
 
 @pytest.fixture(scope="session")

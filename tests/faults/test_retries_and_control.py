@@ -10,6 +10,8 @@
 """
 
 import io
+import os
+import signal
 import tarfile
 import time
 
@@ -75,6 +77,41 @@ def test_infra_failures_are_retried_with_backoff_then_failed_infra(
     gaps = [(b.started_at - a.finished_at).total_seconds() for a, b in zip(attempts, attempts[1:])]
     assert all(gap >= 0.2 for gap in gaps), gaps  # backoff: 0.5 s then 1 s, +-50 %
     assert run_containers(docker_client, run) == []
+
+
+def test_a_retry_outlives_the_worker_that_scheduled_it(settings, fault_images, tmp_path):
+    """The worker that recorded a retry dies during its backoff: the retry is a due time in
+    the store, not a delayed message that worker held (which would wait for the broker's
+    visibility timeout, hours), so another worker runs it within the backoff and a poll."""
+    backoff_s, poll_s = 4.0, 1.0
+    settings = settings.model_copy(update={"infra_retries": 1, "retry_backoff_s": backoff_s,
+                                           "retry_poll_s": poll_s})
+    run = f"outlive-{settings.queue[-8:]}"
+    store = Store(settings.database_url)
+    request = run_request(run, fault_images, demo_pairs("ledger_task"), settings=[Setting.solo])
+    env = {"COOPBENCH_INFRA_RETRIES": "1"}
+    scheduler = LocalWorkers(settings, 1, 1, tmp_path / "first", "first", env)
+    successor = LocalWorkers(settings, 1, 1, tmp_path / "second", "second", env)
+    try:
+        scheduler.start()
+        successor.start()  # up and idle: it has nothing to do until the retry is due
+        enqueue_run(settings, request)
+        wait_until(lambda: jobs_of(store, run)["ledger_task"].state == JobState.queued
+                   and jobs_of(store, run)["ledger_task"].attempts == 1,
+                   "the first attempt to fail and its retry to be recorded", 60, 0.05)
+        os.killpg(scheduler.processes[0].pid, signal.SIGKILL)
+        scheduler.processes[0].wait()
+        wait_until_finished(store, run, successor, timeout_s=60)
+    finally:
+        successor.stop()
+        scheduler.stop()
+    job = jobs_of(store, run)["ledger_task"]
+    first, second = attempts_of(store, job.id)
+    assert job.state == JobState.failed_infra and (first.state, second.state) == (
+        "failed_infra", "failed_infra")
+    assert second.worker.startswith("second")
+    gap_s = (second.started_at - first.finished_at).total_seconds()
+    assert 0.5 * backoff_s - 0.1 <= gap_s <= 1.5 * backoff_s + poll_s + 3, gap_s
 
 
 def test_a_missing_image_that_the_run_never_pulls_fails_the_job_at_once(settings, demo_images):

@@ -2,6 +2,7 @@
 
 import time
 from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import select, update
@@ -16,6 +17,9 @@ from coopbench.store.claims import (
     fenced_update,
     renew_lease,
 )
+from coopbench.store.clock import database_now
+from coopbench.store.published import take_due_retries
+from coopbench.store.results import record_retry
 
 
 def _add_job(store, job_id="job-1"):
@@ -112,3 +116,49 @@ def test_heartbeat_keeps_the_lease_alive_and_notices_loss(store):
         with store.session() as session, session.begin():  # someone else takes the job over
             session.execute(update(Job).values(fencing_token=Job.fencing_token + 1))
         assert heartbeat.lost.wait(2)
+
+
+def test_a_lost_workers_job_waits_its_backoff_after_the_lease(store):
+    """Taken over only once the lease *and* the backoff a retry would get are over."""
+    job_id = _add_job(store)
+    first = claim_job(store, job_id, "w1", lease_s=0.2, retry_backoff_s=1.0)
+    assert 0.5 <= first.lost_backoff_s <= 1.5  # the first retry's backoff, +-50 %
+    assert renew_lease(store, first, 0.2)  # the heartbeat moves the due time with the lease
+    expired_at = time.monotonic() + 0.2
+    while claim_job(store, job_id, "w2", lease_s=60) is None:
+        time.sleep(0.05)
+    waited = time.monotonic() - expired_at
+    assert waited >= first.lost_backoff_s - 0.1, waited
+    assert waited < first.lost_backoff_s + 1.0, waited
+
+
+def test_a_retry_is_due_in_the_store_and_published_once(store):
+    """record_retry puts the job back with a due time: no claim before it, one pass of
+    take_due_retries after it (a second pass, or another worker's, finds nothing)."""
+    job_id = _add_job(store)
+    claim = claim_job(store, job_id, "w1", lease_s=60)
+    assert record_retry(store, claim, "InfraError: docker away", delay_s=1.0)
+    assert take_due_retries(store) == []
+    assert claim_job(store, job_id, "w2", lease_s=60) is None  # an early message does nothing
+    time.sleep(1.1)
+    with ThreadPoolExecutor(4) as pool:  # four workers' passes at once
+        taken = list(pool.map(lambda _: take_due_retries(store), range(4)))
+    assert sorted(map(len, taken)) == [0, 0, 0, 1] and taken[taken.index([job_id])] == [job_id]
+    second = claim_job(store, job_id, "w2", lease_s=60)
+    assert second is not None and second.attempt_number == 2
+
+
+def test_leases_are_the_databases_clock_not_the_hosts(store, monkeypatch):
+    """A host whose clock is an hour off neither takes a live lease nor misjudges its own:
+    nothing in a claim reads the host's clock (were it still to, the skew set here would
+    reach it: the claim module's own ``utcnow``, as it once imported it)."""
+    import coopbench.store.claims as claims
+    job_id = _add_job(store)
+    claim_job(store, job_id, "w1", lease_s=60)
+    skewed = utcnow() + timedelta(hours=1)
+    monkeypatch.setattr(claims, "utcnow", lambda: skewed, raising=False)
+    assert claim_job(store, job_id, "w2", lease_s=60) is None  # an hour ahead: still live
+    with store.session() as session:
+        job = session.get(Job, job_id)
+        lease_left = (job.lease_expires_at - database_now(session)).total_seconds()
+    assert 55 < lease_left <= 60
