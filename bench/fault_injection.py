@@ -6,7 +6,9 @@ meanwhile: SIGKILLs a random worker (its whole process group) every few seconds 
 a replacement, restarts Redis (empty: no persistence) once, and PostgreSQL once. At the end
 it prints, from the store and the Docker engine: jobs enqueued, completed, lost (not
 finished), duplicated (a job whose agents ran, or which finished, more than once),
-attempts, and orphan containers. The bar: 0 lost, 0 duplicated, 0 orphans.
+attempts (and the most of one job, against the budget of ``infra_retries + 1``), and
+orphan containers. The bar: 0 lost, 0 duplicated, 0 orphans, no job over its budget. A job
+whose workers were killed on every one of its attempts ends ``failed_infra``, as it must.
 
     .venv/bin/python bench/fault_injection.py --jobs 72 --workers 3 --kill-every 6
 
@@ -129,11 +131,13 @@ def counts(store: Store, runs: list[str]) -> dict:
         finished_twice = session.scalar(select(func.count()).select_from(
             select(Attempt.job_id).join(Job).where(in_runs, Attempt.state == "done")
             .group_by(Attempt.job_id).having(func.count() > 1).subquery()))
+        most_attempts = session.scalar(select(func.max(Job.attempts)).where(in_runs)) or 0
         agents_twice = session.scalar(select(func.count()).select_from(
             select(Attempt.job_id).join(AgentRun, AgentRun.attempt_id == Attempt.id).join(Job)
             .where(in_runs).group_by(Attempt.job_id)
             .having(func.count(func.distinct(Attempt.id)) > 1).subquery()))
-    return {"states": states, "attempts": attempts, "duplicated": finished_twice + agents_twice}
+    return {"states": states, "attempts": attempts, "most_attempts": most_attempts,
+            "duplicated": finished_twice + agents_twice}
 
 
 def main() -> int:
@@ -152,9 +156,10 @@ def main() -> int:
     redis_server.start()
     settings = Settings(database_url=fresh_database(args.database, work),
                         broker_url=redis_server.url, queue="bench", lease_s=4,
-                        sweep_interval_s=2, retry_backoff_s=1, infra_retries=3,
+                        sweep_interval_s=2, retry_backoff_s=1, retry_poll_s=1, infra_retries=3,
                         visibility_timeout_s=30, job_timeout_s=300)
     env = {"COOPBENCH_SWEEP_INTERVAL_S": "2", "COOPBENCH_RETRY_BACKOFF_S": "1",
+           "COOPBENCH_RETRY_POLL_S": "1", "COOPBENCH_INFRA_RETRIES": "3",
            "COOPBENCH_VISIBILITY_TIMEOUT_S": "30", "COOPBENCH_JOB_TIMEOUT_S": "300"}
     client = docker_client()
     dataset = demo_dataset_path()
@@ -215,7 +220,9 @@ def main() -> int:
         "jobs_enqueued": total, "completed": result["states"].get("done", 0),
         "failed": finished - result["states"].get("done", 0),
         "lost": total - finished, "duplicated": result["duplicated"],
-        "attempts": result["attempts"], "workers_killed": kills, "faults": faults,
+        "attempts": result["attempts"], "most_attempts": result["most_attempts"],
+        "over_budget": int(result["most_attempts"] > settings.infra_retries + 1),
+        "workers_killed": kills, "faults": faults,
         "orphan_containers": len(orphans), "seconds": round(elapsed, 1),
         "database": args.database,
     }
@@ -223,7 +230,8 @@ def main() -> int:
         print(f"{key:18} {value}")
     if args.json:
         args.json.write_text(json.dumps(figures, indent=2))
-    ok = figures["lost"] == figures["duplicated"] == figures["orphan_containers"] == 0
+    ok = (figures["lost"] == figures["duplicated"] == figures["orphan_containers"]
+          == figures["over_budget"] == 0)
     return 0 if ok else 1
 
 

@@ -9,7 +9,7 @@ field names below; an unknown key is an error, not silently dropped.
 import os
 from pathlib import Path
 
-from pydantic import Field, ValidationError
+from pydantic import Field, ValidationError, model_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -115,6 +115,17 @@ class Settings(BaseSettings):
         None, gt=0, description="Redis broker's visibility timeout, seconds; default "
         "job_timeout_s + 1 hour. Only lower it to test redelivery.",
     )
+
+    @model_validator(mode="after")
+    def _limits_fit_together(self) -> "Settings":
+        # An agent may not outlive its job: the job's limit would cut it off first, and its
+        # outcome would be a timeout of the job rather than the agent's LimitsExceeded.
+        if self.agent_wall_s >= self.job_timeout_s:
+            raise ValueError(
+                f"agent_wall_s ({self.agent_wall_s:g} s) must be below job_timeout_s "
+                f"({self.job_timeout_s:g} s), which also holds the evaluation: lower "
+                "COOPBENCH_AGENT_WALL_S or raise COOPBENCH_JOB_TIMEOUT_S")
+        return self
 
     @property
     def resolved_bus_url(self) -> str:

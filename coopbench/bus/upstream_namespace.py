@@ -24,4 +24,4 @@ def delete_namespace(client: redis.Redis, job_id: str, attempt: int) -> int:
     name = namespace(job_id, attempt)
     keys = [key for prefix in ("run", "cb")
             for key in client.scan_iter(match=f"{prefix}:{name}:*", count=500)]
-    return client.delete(*keys) if keys else 0
+    return client.unlink(*keys) if keys else 0  # freed in the background

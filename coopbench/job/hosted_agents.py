@@ -11,7 +11,6 @@ extraction (``agents.upstream.conversation``).
 import contextlib
 import json
 import tempfile
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import yaml
@@ -22,7 +21,8 @@ from coopbench.agents.upstream.conversation import upstream_conversation
 from coopbench.agents.upstream.git_server import GitServer, git_server
 from coopbench.agents.upstream.team import switches_record, team_session
 from coopbench.bus.upstream_namespace import delete_namespace, messaging_url, namespace
-from coopbench.job.outcome import AgentsOutcome
+from coopbench.job.agent_threads import run_side_by_side
+from coopbench.job.outcome import AgentsOutcome, delete_bus_quietly
 from coopbench.job.services import Services
 from coopbench.job.setting import AgentAssignment, Channel, assignments
 from coopbench.job.spec import JobSpec
@@ -43,6 +43,10 @@ def run_hosted_agents(spec: JobSpec, claim: Claim, services: Services,
     row = spec.setting
     messaging = row.channel is Channel.bus
     url = messaging_url(services.settings.resolved_bus_url, spec.job.id, attempt)
+
+    def delete_bus() -> int:
+        return delete_namespace(services.bus_redis, spec.job.id, attempt)
+
     try:
         with tempfile.TemporaryDirectory(prefix="coopbench-agents-") as tmp:
             log_dir = Path(tmp) / "log_dir"
@@ -67,23 +71,24 @@ def run_hosted_agents(spec: JobSpec, claim: Claim, services: Services,
                     return _run_agent(spec, services, agent, calls[assignment.agent_id],
                                       assignment, str(attempt))
 
-                with ThreadPoolExecutor(max_workers=len(plan), thread_name_prefix="agent") as pool:
-                    results = list(pool.map(run_one, plan))
+                results = run_side_by_side(run_one, plan)
             # The stack has closed: git server and team volume removed, the team harvested.
             files = {LOG_DIR_ARTIFACT + str(path.relative_to(log_dir)): path.read_text(errors="replace")
                      for path in sorted(log_dir.rglob("*")) if path.is_file()}
-    finally:
+    except BaseException:
         if messaging:
-            delete_namespace(services.bus_redis, spec.job.id, attempt)
+            delete_bus_quietly(delete_bus, spec.job.id)
+        raise
+    cleanup = delete_bus if messaging else None
     if not row.multi_agent:
-        return AgentsOutcome(results, [], files)
+        return AgentsOutcome(results, [], files, delete_bus=cleanup)
     conversation = upstream_conversation(results)
     fields: dict = {"messages_sent": len(conversation)}  # upstream counts conversation.json
     if harvest is not None:
         files |= {LOG_DIR_ARTIFACT + name: json.dumps(value, indent=2, default=str)
                   for name, value in harvest.files.items()}
         fields |= {"metrics": harvest.metrics or {}, "team_features": switches_record(team.features)}
-    return AgentsOutcome(results, conversation, files, fields)
+    return AgentsOutcome(results, conversation, files, fields, delete_bus=cleanup)
 
 
 def _call(spec: JobSpec, agent_ids: list[str], assignment: AgentAssignment, url: str,

@@ -2,12 +2,16 @@
 and the one classification of a job (passed, failed, ...) that every view reads."""
 
 import enum
+import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from coopbench.agents import AgentResult
 from coopbench.job.setting import setting_row
 from coopbench.store import AgentRun, Job, JobState, Run
 from coopbench.store.states import EvalStatus
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -18,6 +22,21 @@ class AgentsOutcome:
     conversation: list[dict]  # conversation.json (multi-agent settings only)
     log_files: dict[str, str] = field(default_factory=dict)  # what an upstream adapter wrote
     result_fields: dict = field(default_factory=dict)  # result.json keys the harness adds
+    # Deletes the attempt's bus keys: called once the outcome is committed, never before.
+    delete_bus: Callable[[], object] | None = None
+
+
+def delete_bus_quietly(delete: Callable[[], object] | None, job_id: str) -> None:
+    """Delete a job's bus keys; a failure is logged, never the attempt's: the agents' work
+    is committed (or failed for its own reason) by then, and the keys are small."""
+    if delete is None:
+        return
+    try:
+        delete()
+    except Exception as error:  # Redis away or refusing: not worth a result
+        log.warning("job %s: its bus keys were not deleted (%s: %s); coopbench's expire, "
+                    "upstream's stay under run:<job id>.<attempt>:", job_id,
+                    error.__class__.__name__, error)
 
 
 def model_label(run: Run) -> str:

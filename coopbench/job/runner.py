@@ -10,7 +10,7 @@ goes straight to the evaluation.
 
 import json
 import logging
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable
 
 from coopbench.agents import AgentResult, AgentStatus, AgentTask, get_agent, is_hosted
 from coopbench.agents.upstream.containers import stop_job
@@ -18,12 +18,13 @@ from coopbench.bus.message_bus import MessageBus
 from coopbench.errors import LeaseLost
 from coopbench.evaluation.evaluate import evaluate
 from coopbench.evaluation.patches import TestFilter
+from coopbench.job.agent_threads import run_side_by_side
 from coopbench.job.eval_stage import eval_input
 from coopbench.job.failures import classify, record_job_failure
 from coopbench.job.gold import run_gold_merge
 from coopbench.job.hosted_agents import run_hosted_agents
 from coopbench.job.image import with_job_image
-from coopbench.job.outcome import AgentsOutcome, agent_run_row, result_json
+from coopbench.job.outcome import AgentsOutcome, agent_run_row, delete_bus_quietly, result_json
 from coopbench.job.services import Services
 from coopbench.job.setting import Channel, Harness, assignments
 from coopbench.job.spec import JobSpec, load_job_spec, stored_patches
@@ -66,8 +67,11 @@ def run_job(job_id: str, services: Services) -> str | None:
             agents_attempt_id = spec.job.agents_attempt_id
             if agents_attempt_id is None:
                 outcome = run_agents(spec, claim, services)
-                _check_lease(heartbeat, claim)
-                _record_agents(services, spec, claim, outcome)
+                try:
+                    _check_lease(heartbeat, claim)
+                    _record_agents(services, spec, claim, outcome)
+                finally:  # after the commit: a Redis blip here costs no agent's work
+                    delete_bus_quietly(outcome.delete_bus, job_id)
                 agents_attempt_id = claim.attempt_id
             else:
                 log.info("job %s: agents already ran (attempt row %s); evaluating only",
@@ -75,6 +79,9 @@ def run_job(job_id: str, services: Services) -> str | None:
             run_evaluation_stage(spec, claim, agents_attempt_id, services)  # a fenced commit
             return JobState.done
         except BaseException as error:  # never left "running", whatever it was
+            # First stop what may still run (an agent thread blocked past a time limit, the
+            # other agent of a failed one): the attempt is over, and recorded at once.
+            _stop_quietly(stop_containers, job_id)
             failure = classify(error, services.interruptions, _evidence(error))
             state = record_job_failure(services, claim, failure)
             if failure.reraise:  # a bug or an interruption: the worker sees it too
@@ -132,13 +139,13 @@ def run_agents(spec: JobSpec, claim: Claim, services: Services) -> AgentsOutcome
                 task.channel.finish()
 
     try:
-        with ThreadPoolExecutor(max_workers=len(plan), thread_name_prefix="agent") as pool:
-            results = list(pool.map(run_one, plan))
+        results = run_side_by_side(run_one, plan)
         feature_of = {a.agent_id: a.feature_ids[0] for a in plan}
-        return AgentsOutcome(results, bus.conversation_json(feature_of) if bus else [])
-    finally:
-        if bus is not None:
-            bus.delete()
+        conversation = bus.conversation_json(feature_of) if bus else []
+    except BaseException:
+        delete_bus_quietly(bus and bus.delete, spec.job.id)
+        raise
+    return AgentsOutcome(results, conversation, delete_bus=bus and bus.delete)
 
 
 def run_evaluation_stage(spec: JobSpec, claim: Claim, agents_attempt_id: int,
@@ -177,6 +184,13 @@ def _evidence(error: BaseException) -> dict[str, str]:
         return {}
     return redact_files({f"{partial.agent_id}.patch": partial.patch,
                            f"{partial.agent_id}_traj.json": _dumps(partial.trajectory)})
+
+
+def _stop_quietly(stop: Callable[[], None], job_id: str) -> None:
+    try:
+        stop()
+    except Exception as error:  # the engine away: the cleanup removes them by their labels
+        log.warning("job %s: stopping its containers failed: %s", job_id, error)
 
 
 def _check_lease(heartbeat: Heartbeat, claim: Claim) -> None:
