@@ -6,7 +6,8 @@ the names are read from kombu's ``Channel`` so that an upgrade that changes them
 
 - ``<queue>``: a LIST of waiting messages (``LPUSH`` to publish, ``BRPOP`` to consume). A
   message with a priority goes to a sub-list ``<queue><sep><step>`` (``sep`` is
-  ``"\\x06\\x16"``, steps ``[0, 3, 6, 9]``; step 0 is the bare ``<queue>``).
+  ``"\\x06\\x16"``; coopbench sets steps 0..9, kombu's default is ``[0, 3, 6, 9]``; step 0
+  is the bare ``<queue>``, served first).
 - ``unacked``: a HASH, delivery tag -> JSON ``[message, exchange, routing_key]``, of messages
   handed to a consumer and not yet acknowledged (one hash for every queue of the database;
   ``unacked_index`` is its ZSET of delivery times, used to restore them after the
@@ -28,6 +29,8 @@ from dataclasses import dataclass, field
 import redis
 from kombu.transport.redis import Channel
 
+from workers.celeryconfig import PRIORITY_LEVELS
+
 log = logging.getLogger(__name__)
 
 
@@ -36,7 +39,7 @@ class KombuRedisLayout:
     """kombu's key names; ``from_options`` applies Celery's ``broker_transport_options``."""
 
     sep: str = Channel.sep
-    priority_steps: tuple[int, ...] = tuple(Channel.priority_steps)
+    priority_steps: tuple[int, ...] = tuple(range(PRIORITY_LEVELS))  # as celeryconfig sets them
     unacked_key: str = Channel.unacked_key
     global_keyprefix: str = Channel.global_keyprefix
 

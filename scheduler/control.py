@@ -12,8 +12,9 @@ from sqlalchemy import select, update
 
 from coopbench.config import Settings
 from coopbench.store import Evaluation, EvaluationState, Job, JobState, Store, utcnow
+from coopbench.store.claims import is_due
 from coopbench.store.published import publish_and_stamp
-from workers.publish import Publisher, job_labels
+from workers.publish import Publisher
 
 log = logging.getLogger(__name__)
 
@@ -72,7 +73,7 @@ def retry_run(settings: Settings, run_name: str, failed_infra_only: bool = False
                     due_at=None, error=None)
         ).rowcount
     pending = _unpublished(store, run_name)
-    sent = publish_and_stamp(store, Job, lambda: publisher.publish(pending, job_labels(store, pending)))
+    sent = publish_and_stamp(store, Job, lambda: publisher.publish_stored(store, pending))
     report.published = len(sent)
     return report
 
@@ -87,4 +88,5 @@ def _unpublished(store: Store, run_name: str) -> list[str]:
     with store.session() as session:
         return list(session.scalars(
             select(Job.id).where(Job.run_name == run_name, Job.state == JobState.queued,
-                                 Job.published_at.is_(None)).order_by(Job.enqueued_at, Job.id)))
+                                 Job.published_at.is_(None), is_due())  # retries: when due
+            .order_by(Job.enqueued_at, Job.id)))

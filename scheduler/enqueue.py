@@ -13,13 +13,15 @@ from sqlalchemy import select
 
 from coopbench.config import Settings
 from coopbench.dataset.images.pull import PullPolicy
-from coopbench.dataset.tasks import Pair, Task, job_label
+from coopbench.dataset.tasks import Pair, Task
 from coopbench.errors import ConfigError
 from coopbench.evaluation.patches import TestFilter
 from coopbench.job.setting import Setting, job_id
 from coopbench.sandbox.containers import Network
 from coopbench.store import Job, JobState, Run, Store, TaskFeature, utcnow
+from coopbench.store.claims import is_due
 from coopbench.store.published import publish_and_stamp
+from scheduler.order import PlannedJob, predict, priorities
 from workers.publish import Publisher
 
 log = logging.getLogger(__name__)
@@ -50,12 +52,6 @@ class RunRequest:
         return [(pair, setting, job_id(self.name, pair.repo, pair.task_id, pair.features, setting))
                 for pair in self.pairs for setting in self.settings]
 
-    def labels(self) -> dict[str, str]:
-        """How each job reads in Flower: run, setting and pair."""
-        return {jid: job_label(self.name, setting, pair.repo, pair.task_id, pair.features)
-                for pair, setting, jid in self.jobs()}
-
-
 @dataclass
 class EnqueueReport:
     run: str
@@ -79,8 +75,8 @@ def enqueue_run(settings: Settings, request: RunRequest) -> EnqueueReport:
         _write_run(session, request, settings)
         _write_task_snapshot(session, request)
         _write_jobs(session, request, report)
-    published = publish_and_stamp(store, Job, lambda: publisher.publish(
-        _unpublished_job_ids(store, request), request.labels()))
+    published = publish_and_stamp(store, Job, lambda: publisher.publish_stored(
+        store, _unpublished_job_ids(store, request)))
     report.published = len(published)
     return report
 
@@ -151,16 +147,19 @@ def _write_task_snapshot(session, request: RunRequest) -> None:
 
 def _write_jobs(session, request: RunRequest, report: EnqueueReport) -> None:
     now = utcnow()
+    planned = [PlannedJob(jid, pair, setting) for pair, setting, jid in request.jobs()]
+    predictions = predict(session, planned, request.tasks, request.model, request.agent,
+                          request.name)
+    bands = priorities([job.job_id for job in planned], predictions)
     for pair, setting, jid in request.jobs():
         report.jobs_total += 1
         report.by_setting[setting] = report.by_setting.get(setting, 0) + 1
         job = session.get(Job, jid)
         if job is None:
-            session.add(Job(
-                id=jid, run_name=request.name, repo=pair.repo, task_id=pair.task_id,
-                features=list(pair.features), setting=setting, state=JobState.queued,
-                enqueued_at=now,
-            ))
+            job = Job(id=jid, run_name=request.name, repo=pair.repo, task_id=pair.task_id,
+                      features=list(pair.features), setting=setting, state=JobState.queued,
+                      enqueued_at=now)
+            session.add(job)
             report.jobs_added += 1
         elif job.state == JobState.running:
             report.running += 1
@@ -168,17 +167,20 @@ def _write_jobs(session, request: RunRequest, report: EnqueueReport) -> None:
             # Attempts, agent runs and artefacts of earlier attempts stay; only the job's
             # current outcome is cleared.
             job.state, job.enqueued_at, job.finished_at = JobState.queued, now, None
-            job.published_at = None
+            job.published_at = job.due_at = None
             job.result = job.eval_status = job.both_passed = job.merge_status = None
             job.cost_usd = job.error = None
             job.agents_attempt_id = job.evaluation_id = None  # the agents run again
             report.jobs_reset += 1
         elif job.state != JobState.queued:
             report.already_finished += 1
+        if job.state == JobState.queued:  # its start order, by this enqueue's prediction
+            job.predicted_s, job.priority = predictions[jid].seconds, bands[jid]
 
 
 def _unpublished_job_ids(store: Store, request: RunRequest) -> list[str]:
-    """Queued jobs of this request whose message has not gone out yet, in request order.
+    """Queued jobs of this request whose message has not gone out yet (published longest
+    expected first: ``Publisher.publish_stored``).
 
     A job already published is not published again: its message is in the queue, or its
     loss is the sweeper's business. Duplicates would be harmless (the claim), only noisy.
@@ -186,6 +188,6 @@ def _unpublished_job_ids(store: Store, request: RunRequest) -> list[str]:
     with store.session() as session:
         pending = set(session.scalars(
             select(Job.id).where(Job.run_name == request.name, Job.state == JobState.queued,
-                                 Job.published_at.is_(None))
+                                 Job.published_at.is_(None), is_due())  # retries: when due
         ).all())
     return [jid for _, _, jid in request.jobs() if jid in pending]

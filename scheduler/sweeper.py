@@ -33,7 +33,7 @@ from coopbench.store.clock import db_now
 from coopbench.store.published import evaluation_task_id, publish_and_stamp
 from scheduler.broker_contents import KombuRedisLayout, read_broker
 from workers.celeryconfig import celery_config
-from workers.publish import Publisher, job_labels
+from workers.publish import Publisher
 
 log = logging.getLogger(__name__)
 
@@ -45,7 +45,7 @@ LOCK_TTL_S = 120  # longer than any pass; a crashed sweeper's lock frees itself
 class Doorbell(Protocol):
     """What the sweeper needs of a publisher (``workers.publish.Publisher``)."""
 
-    def publish(self, job_ids: list[str], labels: dict[str, str] | None = None) -> list[str]: ...
+    def publish_stored(self, store: Store, job_ids: list[str]) -> list[str]: ...
 
     def publish_due_retries(self, store: Store) -> list[str]: ...
 
@@ -180,7 +180,7 @@ def _expired_evaluations(store: Store) -> list[tuple[str, int]]:
 def _publish_jobs(store: Store, doorbell: Doorbell, job_ids: list[str]) -> list[str]:
     if not job_ids:
         return []
-    return publish_and_stamp(store, Job, lambda: doorbell.publish(job_ids, job_labels(store, job_ids)))
+    return publish_and_stamp(store, Job, lambda: doorbell.publish_stored(store, job_ids))
 
 
 def _publish_evaluations(store: Store, doorbell: Doorbell,

@@ -18,6 +18,7 @@ from coopbench.dataset.images import build_task_image, image_name
 from coopbench.dataset.tasks import demo_dataset_path, load_tasks
 from coopbench.store import Store
 from tests.evaluation import differential as differential_module
+from tests.support.broker import clear_queue
 from tests.support.env import settings_env
 from tests.support.real_task import build_real_task_image
 from tests.support.registry import CuttableProxy, LocalRegistry
@@ -202,9 +203,11 @@ COOPBENCH = (shutil.which("coopbench", path=str(Path(sys.executable).parent))
 
 @pytest.fixture
 def queue(settings, redis_client):
-    """The test's own queue; its list and kombu's binding keys are removed afterwards."""
+    """The test's own queue; its lists (one per priority band) and kombu's binding keys are
+    removed afterwards."""
     yield settings.queue
-    redis_client.delete(settings.queue, f"_kombu.binding.{settings.queue}",
+    clear_queue(redis_client, settings.queue)
+    redis_client.delete(f"_kombu.binding.{settings.queue}",
                         f"_kombu.binding_permanent.{settings.queue}")
 
 

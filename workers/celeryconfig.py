@@ -7,6 +7,8 @@ hand out one job at a time; a duplicate delivery is harmless.
 
 from coopbench.config import Settings
 
+PRIORITY_LEVELS = 10  # a job's priority band, 0..9 (scheduler/order.py): 0 is served first
+
 # The broker may redeliver an unacknowledged message after the visibility timeout even while
 # its job still runs (celery#5935). Keep it well above the longest job; the claim makes a
 # redelivery harmless anyway.
@@ -18,7 +20,14 @@ HARD_LIMIT_MARGIN_S = 120
 def celery_config(settings: Settings) -> dict:
     visibility_timeout_s = int(settings.visibility_timeout_s
                                or settings.job_timeout_s + VISIBILITY_MARGIN_S)
-    transport = {"visibility_timeout": visibility_timeout_s}
+    transport = {
+        "visibility_timeout": visibility_timeout_s,
+        # Longest expected job first (scheduler/order.py): a message's priority is its band,
+        # kept by kombu in a list per band; a worker serves band 0 first, whichever host
+        # published it. One step per band (kombu's default, 4 steps, would merge them).
+        "priority_steps": list(range(PRIORITY_LEVELS)),
+        "queue_order_strategy": "priority",
+    }
     if settings.visibility_timeout_s:
         # kombu scans for overdue messages every 10 x 10 s by default; a short timeout (a
         # redelivery test) needs a scan that often too.

@@ -40,30 +40,45 @@ class Publisher:
             ) from None
 
     def publish(self, job_ids: list[str], labels: dict[str, str] | None = None,
-                countdown_s: float | None = None) -> list[str]:
+                priorities: dict[str, int | None] | None = None) -> list[str]:
         """One message per job, the job id as the Celery task id; returns those sent.
 
-        ``labels`` (job id -> e.g. "run coop ledger_task/0 f1,f2") is what Flower shows as the
-        task's arguments, so a person can tell the jobs apart there."""
+        ``labels`` (job id -> e.g. "run coop ledger_task/0 f1_f2") is what Flower shows as
+        the task's arguments, so a person can tell the jobs apart there; ``priorities`` (job
+        id -> band, 0 first: ``scheduler.order``) decide which waiting job a worker takes."""
         return self.send(RUN_JOB_TASK, [(jid, jid) for jid in job_ids], "enqueue", labels,
-                         countdown_s)
+                         priorities)
+
+    def publish_stored(self, store: Store, job_ids: list[str]) -> list[str]:
+        """Publish jobs with the label and priority band the store has for each, longest
+        expected first: every publisher after enqueue (retries, the sweeper, control)."""
+        with store.session() as session:
+            rows = session.execute(
+                select(Job.id, Job.run_name, Job.setting, Job.repo, Job.task_id, Job.features,
+                       Job.priority, Job.predicted_s).where(Job.id.in_(job_ids))).all()
+        rows.sort(key=lambda row: (row.priority or 0, -(row.predicted_s or 0)))
+        labels = {row.id: job_label(row.run_name, row.setting, row.repo, row.task_id,
+                                    row.features) for row in rows}
+        return self.publish([row.id for row in rows], labels,
+                            {row.id: row.priority for row in rows})
 
     def publish_evaluations(self, evaluations: list[tuple[str, int]]) -> list[int]:
         """One message per (Celery task id, evaluation id); returns the evaluation ids sent."""
         return self.send(EVALUATE_TASK, evaluations, "evaluate")
 
     def send(self, task: str, calls: list[tuple[str, object]], command: str,
-             labels: dict[str, str] | None = None, countdown_s: float | None = None) -> list:
+             labels: dict[str, str] | None = None,
+             priorities: dict[str, int | None] | None = None) -> list:
         """Send ``task(argument)`` with each (task id, argument); returns the arguments sent."""
         sent: list = []
-        labels = labels or {}
+        labels, priorities = labels or {}, priorities or {}
         try:
             with self.app.producer_or_acquire() as producer:
                 for task_id, argument in calls:
                     shown = labels.get(task_id)
                     self.app.send_task(task, args=[argument], task_id=task_id,
                                        queue=self.settings.queue, producer=producer,
-                                       countdown=countdown_s,
+                                       priority=priorities.get(task_id),
                                        argsrepr=repr([argument, shown]) if shown else None)
                     sent.append(argument)
         except (OperationalError, OSError) as error:
@@ -84,7 +99,7 @@ class Publisher:
         if not due:
             return []
         try:
-            sent = self.publish(due, job_labels(store, due))
+            sent = self.publish_stored(store, due)
         except BrokerUnavailable as error:
             unstamp(store, sorted(set(due) - set(error.sent)))
             raise
@@ -97,10 +112,3 @@ class Publisher:
 
         return maybe_sanitize_url(self.settings.broker_url)
 
-
-def job_labels(store: Store, job_ids: list[str]) -> dict[str, str]:
-    """``job_label`` of each job, read from the store: every publisher shows the same."""
-    with store.session() as session:
-        rows = session.execute(select(Job.id, Job.run_name, Job.setting, Job.repo, Job.task_id,
-                                      Job.features).where(Job.id.in_(job_ids)))
-        return {job_id: job_label(*rest) for job_id, *rest in rows}

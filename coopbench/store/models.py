@@ -89,6 +89,10 @@ class Job(Base):
     # after its backoff; while running, the lease's end plus the backoff a lost worker's
     # retry waits. None: at once.
     due_at: Mapped[datetime | None]
+    # The start order (``scheduler.order``): the expected duration in seconds, and the
+    # priority band its messages carry (0 first).
+    predicted_s: Mapped[float | None] = mapped_column(Float)
+    priority: Mapped[int | None] = mapped_column(Integer)
     attempts: Mapped[int] = mapped_column(default=0)
     enqueued_at: Mapped[datetime]
     published_at: Mapped[datetime | None]

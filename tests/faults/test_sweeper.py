@@ -14,9 +14,11 @@ from sqlalchemy import select, update
 from coopbench.job.setting import AGENT_SETTINGS
 from coopbench.store import Attempt, Evaluation, EvaluationState, Job, JobState, Store, utcnow
 from coopbench.store.claims import claim_job
+from scheduler.broker_contents import KombuRedisLayout
 from scheduler.enqueue import enqueue_run
 from scheduler.sweeper import LOCK_KEY, SweepReport, sweep_once
 from tests.faults.conftest import ledger_request, waiting_task_ids
+from tests.support.broker import clear_queue
 from workers.publish import Publisher
 
 NO_IMAGE = "never-pulled-{slug}:task{task_id}"  # no worker runs these jobs
@@ -46,14 +48,15 @@ def unacked(redis_client, queue):
     tags = []
 
     def deliver(task_id: str) -> None:
-        for item in redis_client.lrange(queue, 0, -1):
-            message = json.loads(item)
-            if message["headers"]["id"] == task_id:
-                redis_client.lrem(queue, 1, item)
-                tag = message["properties"]["delivery_tag"]
-                redis_client.hset("unacked", tag, json.dumps([message, "", queue]))
-                tags.append(tag)
-                return
+        for name in KombuRedisLayout().queue_lists(queue):  # each priority band's list
+            for item in redis_client.lrange(name, 0, -1):
+                message = json.loads(item)
+                if message["headers"]["id"] == task_id:
+                    redis_client.lrem(name, 1, item)
+                    tag = message["properties"]["delivery_tag"]
+                    redis_client.hset("unacked", tag, json.dumps([message, "", queue]))
+                    tags.append(tag)
+                    return
         raise AssertionError(f"no message of {task_id} in {queue}")
 
     yield deliver
@@ -64,7 +67,7 @@ def unacked(redis_client, queue):
 def test_queued_jobs_whose_message_is_gone_are_published_again(settings, queue, redis_client):
     never, lost, present = enqueue(settings)
     store = Store(settings.database_url)
-    redis_client.delete(queue)  # every message lost, as with a Redis restarted empty
+    clear_queue(redis_client, queue)  # every message lost, as with a Redis restarted empty
     Publisher(settings).publish([present])  # ... but this one's is back in the queue
     with store.session() as session, session.begin():
         session.execute(update(Job).where(Job.id == never).values(published_at=None))
@@ -102,7 +105,7 @@ def test_expired_lease_gets_a_new_message_and_a_held_message_counts(settings, qu
 def test_standalone_evaluations_follow_the_same_rules(settings, queue, redis_client):
     job_lost, job_expired, job_running = enqueue(settings)
     store = Store(settings.database_url)
-    redis_client.delete(queue)
+    clear_queue(redis_client, queue)
     now = utcnow()
     assert claim_job(store, job_running, "live-worker", 60) is not None
     with store.session() as session, session.begin():
@@ -151,7 +154,7 @@ def test_standalone_evaluations_follow_the_same_rules(settings, queue, redis_cli
 
 def test_a_held_lock_skips_the_pass(settings, queue, redis_client):
     enqueue(settings)
-    redis_client.delete(queue)
+    clear_queue(redis_client, queue)
     lock = redis_client.lock(LOCK_KEY.format(queue=queue), timeout=30)
     assert lock.acquire(blocking=False)
     try:
@@ -163,7 +166,7 @@ def test_a_held_lock_skips_the_pass(settings, queue, redis_client):
 
 def test_two_sweepers_at_once_publish_each_lost_job_once(settings, queue, redis_client, cli):
     job_ids = enqueue(settings, pairs=((1, 2), (1, 3)))
-    redis_client.delete(queue)
+    clear_queue(redis_client, queue)
     with ThreadPoolExecutor(2) as pool:  # two `coopbench sweep --once` processes at once
         results = list(pool.map(lambda _: cli("sweep", "--once"), range(2)))
     for result in results:

@@ -13,6 +13,7 @@ from coopbench.ops.localcluster import LocalWorkers
 from coopbench.store import Attempt, Evaluation, Job, Store
 from scheduler.enqueue import enqueue_run
 from tests.export.test_schemas import errors, exported_files
+from tests.support.broker import queue_length
 from tests.support.containers import run_containers
 from tests.support.polling import wait_until
 from tests.support.runs import SOLO_FAILING, demo_pairs, expected_outcome, run_request, wait_until_finished
@@ -118,11 +119,11 @@ def test_a_message_delivered_many_times_runs_the_job_once(settings, demo_images,
     with store.session() as session:
         job_ids = session.scalars(select(Job.id).where(Job.run_name == run)).all()
     Publisher(settings).publish(job_ids * 3)  # every job's message three more times
-    assert redis_client.llen(settings.queue) == report.published + 3 * len(job_ids)
+    assert queue_length(redis_client, settings.queue) == report.published + 3 * len(job_ids)
     with LocalWorkers(settings, count=2, concurrency=2, log_dir=tmp_path / "logs") as workers:
         wait_until_finished(store, run, workers)
         # let the duplicates be consumed too
-        wait_until(lambda: redis_client.llen(settings.queue) == 0, "the queue to empty", 30)
+        wait_until(lambda: queue_length(redis_client, settings.queue) == 0, "the queue to empty", 30)
     with store.session() as session:
         attempts = session.scalars(select(Attempt).join(Job).where(Job.run_name == run)).all()
         states = session.scalars(select(Job.state).where(Job.run_name == run)).all()

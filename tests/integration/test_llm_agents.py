@@ -21,6 +21,7 @@ from coopbench.dataset.tasks import demo_dataset_path, load_tasks
 from coopbench.export.run_export import export_run
 from coopbench.ops.localcluster import LocalWorkers
 from coopbench.store import AgentRun, Artifact, Attempt, Job, Store
+from tests.support.broker import queue_length
 from tests.support.containers import run_containers
 from tests.support.fakellm import FakeLLM, apply_patch_command, bash, http_error, received_messages, submit
 from tests.support.runs import FAKE_MODEL, wait_until_finished
@@ -203,7 +204,7 @@ def test_a_rejected_key_stops_the_run_at_enqueue(cli, settings, fake_llm, tmp_pa
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("error: ") and MODEL in lines[0]
     assert SECRET not in result.stderr
-    assert redis_client.llen(queue) == 0
+    assert queue_length(redis_client, queue) == 0
     store = Store(database_url)
     store.upgrade()
     with store.session() as session:

@@ -7,6 +7,7 @@ task id, which coopbench sets to the job id.
 
 import base64
 import json
+from collections import Counter
 
 import pytest
 from sqlalchemy import func, inspect, select, update
@@ -15,6 +16,7 @@ from coopbench.dataset.tasks import demo_dataset_path, discover_pairs
 from coopbench.job.setting import AGENT_SETTINGS, Setting, job_id
 from coopbench.store import Job, JobState, Run, Store, TaskFeature, utcnow
 from scheduler.enqueue import enqueue_run
+from tests.support.broker import queue_length, queued_messages
 from tests.support.runs import run_request
 
 DEMO = demo_dataset_path()
@@ -35,8 +37,8 @@ def _expected_ids(run: str, settings: str = ALL_SETTINGS, **selection) -> list[s
 
 
 def _messages(redis_client, queue: str) -> list[dict]:
-    """The queue's messages, oldest first."""
-    return [json.loads(raw) for raw in reversed(redis_client.lrange(queue, 0, -1))]
+    """The queue's messages, in the order a worker takes them."""
+    return queued_messages(redis_client, queue)
 
 
 def _row_counts(url: str) -> dict[str, int]:
@@ -86,9 +88,15 @@ def test_enqueue_demo_makes_one_job_and_one_message_per_pair_and_setting(
                 "R", pair.repo, pair.task_id, list(pair.features), setting.value)
 
     messages = _messages(redis_client, queue)
-    assert [m["headers"]["id"] for m in messages] == expected  # one each, in request order
+    served = [m["headers"]["id"] for m in messages]
+    assert sorted(served) == sorted(expected)  # one each
+    # Longest expected first: served in order of prediction, each in its band's list.
+    predicted = [jobs[jid].predicted_s for jid in served]
+    assert predicted == sorted(predicted, reverse=True), predicted
+    assert [jobs[jid].priority for jid in served] == sorted(j.priority for j in jobs.values())
     for message in messages:
         jid = message["headers"]["id"]
+        assert message["properties"]["priority"] == jobs[jid].priority
         assert message["headers"]["task"] == "coopbench.run_job"
         assert message["properties"]["delivery_info"]["routing_key"] == queue
         args, kwargs, _ = json.loads(base64.b64decode(message["body"]))
@@ -123,12 +131,12 @@ def test_job_ids_are_the_same_for_the_same_run_on_another_store(cli, database_ur
 def test_enqueue_twice_adds_nothing_and_publishes_nothing(cli, database_url, redis_client, queue):
     assert cli(*_enqueue_args()).returncode == 0
     published_at = {jid: job.published_at for jid, job in _jobs(database_url).items()}
-    assert redis_client.llen(queue) == 36
+    assert queue_length(redis_client, queue) == 36
 
     again = cli(*_enqueue_args())
     assert again.returncode == 0, again.stderr
     assert "36 jobs (0 new, 0 reset, 0 already finished, 0 running), 0 published" in _summary(again)
-    assert redis_client.llen(queue) == 36
+    assert queue_length(redis_client, queue) == 36
     assert {jid: job.published_at for jid, job in _jobs(database_url).items()} == published_at
     assert _row_counts(database_url) == {"runs": 1, "jobs": 36, "task_features": 8}
 
@@ -151,7 +159,7 @@ def test_finished_jobs_stay_done_without_force(cli, database_url, redis_client, 
     again = cli(*_enqueue_args())
     assert again.returncode == 0, again.stderr
     assert "(0 new, 0 reset, 3 already finished, 0 running), 0 published" in _summary(again)
-    assert redis_client.llen(queue) == 36
+    assert queue_length(redis_client, queue) == 36
     jobs = _jobs(database_url)
     assert {jid for jid, job in jobs.items() if job.state == JobState.done} == set(finished)
     assert all(jobs[jid].both_passed for jid in finished)
@@ -167,7 +175,8 @@ def test_force_requeues_and_republishes_only_the_finished_jobs(cli, database_url
     assert "(0 new, 3 reset, 0 already finished, 0 running), 3 published" in _summary(forced)
     messages = _messages(redis_client, queue)
     assert len(messages) == 39
-    assert [m["headers"]["id"] for m in messages[36:]] == finished
+    sent = Counter(m["headers"]["id"] for m in messages)  # the reset jobs once more
+    assert sorted(jid for jid, count in sent.items() if count == 2) == sorted(finished)
     jobs = _jobs(database_url)
     assert all(job.state == JobState.queued for job in jobs.values())
     for jid in finished:
@@ -179,7 +188,7 @@ def test_force_requeues_and_republishes_only_the_finished_jobs(cli, database_url
     # the re-queued jobs are now published: a second --force publishes nothing more
     again = cli(*_enqueue_args("--force"))
     assert "0 reset" in _summary(again) and "0 published" in _summary(again)
-    assert redis_client.llen(queue) == 39
+    assert queue_length(redis_client, queue) == 39
 
 
 def test_committed_but_unpublished_jobs_are_published_by_the_next_enqueue(
@@ -200,13 +209,14 @@ def test_committed_but_unpublished_jobs_are_published_by_the_next_enqueue(
 
     report = enqueue_run(settings, request)
     assert (report.jobs_added, report.published) == (0, 3)
-    assert [m["headers"]["id"] for m in _messages(redis_client, queue)][12:] == lost
+    sent = Counter(m["headers"]["id"] for m in _messages(redis_client, queue))
+    assert sorted(jid for jid, count in sent.items() if count == 2) == sorted(lost)
     assert all(job.published_at is not None for job in _jobs(database_url).values())
 
 
 def _assert_wrote_nothing(url: str, redis_client, queue: str) -> None:
     assert _row_counts(url) == {"runs": 0, "jobs": 0, "task_features": 0}
-    assert redis_client.llen(queue) == 0
+    assert queue_length(redis_client, queue) == 0
 
 
 @pytest.mark.parametrize(
@@ -250,7 +260,7 @@ def test_a_second_enqueue_with_another_model_is_refused(cli, database_url, redis
     assert len(lines) == 1 and lines[0].startswith("error: run 'R' already exists"), refused.stderr
     assert "--run" in lines[0]  # says what to do instead
     assert _row_counts(database_url) == before  # textkit's jobs were not added either
-    assert redis_client.llen(queue) == 18
+    assert queue_length(redis_client, queue) == 18
     store = Store(database_url)
     with store.session() as session:
         assert session.get(Run, "R").model is None

@@ -7,6 +7,7 @@ import yaml
 from coopbench.dataset.tasks import demo_dataset_path
 from coopbench.store import Run, Store
 from tests.scheduler.test_enqueue import _row_counts
+from tests.support.broker import queue_length
 
 DEMO = demo_dataset_path()
 NOTHING = {"runs": 0, "jobs": 0, "task_features": 0}
@@ -35,7 +36,7 @@ def test_what_an_agent_cannot_run_is_refused_before_anything_is_written(
     assert refused.returncode == 2, refused.stdout + refused.stderr
     assert says in refused.stderr
     assert _row_counts(database_url) == NOTHING
-    assert redis_client.llen(queue) == 0
+    assert queue_length(redis_client, queue) == 0
 
 
 def test_a_run_records_upstreams_config_document_as_is_and_the_team_switches(
