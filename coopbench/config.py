@@ -92,6 +92,19 @@ class Settings(BaseSettings):
         30.0, ge=0, description="First delay before such a retry, seconds; doubled each time "
         "(at most 10 minutes), with +-50% jitter.",
     )
+    llm_max_concurrency: int = Field(
+        0, ge=0, description="Model calls at once per model (litellm model string) over every "
+        "worker on every host, kept in Redis (0 = no limit); halved on each 429 and regained "
+        "one per round of calls.",
+    )
+    llm_requests_per_minute: int = Field(
+        0, ge=0, description="Model requests per minute per model over every worker (0 = no "
+        "limit).",
+    )
+    llm_tokens_per_minute: int = Field(
+        0, ge=0, description="Tokens (as the responses report them) per minute per model over "
+        "every worker (0 = no limit).",
+    )
     retry_poll_s: float = Field(
         5.0, gt=0, description="How often each worker publishes the retries that have come due "
         "(they wait in the store, not in delayed messages), seconds; the sweeper does too.",

@@ -61,6 +61,7 @@ class AgentResult:
     messages_received: int = 0
     trajectory: list[dict] = field(default_factory=list)
     sent_messages: list[dict] = field(default_factory=list)  # an upstream adapter's, as it gave them
+    provider_wait_s: float = 0.0  # its model calls' time at the shared provider limits
 
     @property
     def patch_lines(self) -> int:

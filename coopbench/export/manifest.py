@@ -89,6 +89,8 @@ def setting_summary(jobs: list[FinishedJob]) -> dict:
         "output_tokens": sum(a.output_tokens for a in agents),
         "cache_read_tokens": sum(a.cache_read_tokens for a in agents),
         "cache_write_tokens": sum(a.cache_write_tokens for a in agents),
+        # Time the agents' model calls waited at the provider limits shared by every host.
+        "provider_wait_seconds": round(sum(a.provider_wait_s or 0.0 for a in agents), 3),
         "wall_time_seconds": (
             round((max(finished) - min(started)).total_seconds(), 3) if started and finished else 0.0
         ),

@@ -112,6 +112,7 @@ def agent_run_row(result: AgentResult) -> AgentRun:
         cache_write_tokens=result.cache_write_tokens, messages_sent=result.messages_sent,
         messages_received=result.messages_received, patch_lines=result.patch_lines,
         error=result.error, started_at=result.started_at, ended_at=result.ended_at,
+        provider_wait_s=result.provider_wait_s,
     )
 
 

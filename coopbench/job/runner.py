@@ -92,6 +92,7 @@ def run_job(job_id: str, services: Services) -> str | None:
 def run_agents(spec: JobSpec, claim: Claim, services: Services) -> AgentsOutcome:
     """Run the job's agents concurrently, each in its own container; coop agents get a
     channel on a message bus of this attempt, deleted when they are done."""
+    services.install_provider_limits()
     agent = get_agent(spec.run.agent)
     if is_hosted(agent):
         return run_hosted_agents(spec, claim, services, agent)

@@ -8,6 +8,7 @@ from functools import cached_property
 import docker
 import redis
 
+from coopbench.agents import provider_limits
 from coopbench.config import Settings
 from coopbench.sandbox.containers import docker_client
 from coopbench.sandbox.limits import ContainerSlots, SandboxLimits
@@ -27,6 +28,13 @@ class Services:
         # What the worker's runtime raises into a job to stop it (Celery's soft time limit):
         # infrastructure, not a bug of ours (``failures.classify``).
         self.interruptions = interruptions
+
+    def install_provider_limits(self) -> None:
+        """Route this process's model calls through the limits every host shares (once)."""
+        settings = self.settings
+        provider_limits.install(settings.resolved_bus_url, provider_limits.ProviderLimits(
+            settings.llm_max_concurrency, settings.llm_requests_per_minute,
+            settings.llm_tokens_per_minute))
 
     def close(self) -> None:
         """Close what was opened (a worker's main process keeps nothing open for a fork)."""

@@ -162,6 +162,8 @@ class AgentRun(Base):
     error: Mapped[str | None] = mapped_column(Text)
     started_at: Mapped[datetime]
     ended_at: Mapped[datetime]
+    # Time its model calls waited at the shared provider limits (``agents.provider_limits``).
+    provider_wait_s: Mapped[float] = mapped_column(Float, default=0.0, server_default="0")
 
 
 class Evaluation(Base):

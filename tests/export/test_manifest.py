@@ -3,8 +3,11 @@ synthetic run of ``synthetic_run.py`` in a real store (SQLite and PostgreSQL).""
 
 import json
 
+from sqlalchemy import update
+
 from coopbench.export.manifest import MANIFEST_VERSION
 from coopbench.export.run_export import MANIFEST_NAME, export_run
+from coopbench.store import AgentRun
 from tests.export.synthetic_run import SPECS, build
 
 EXISTING_KEYS = {
@@ -32,7 +35,8 @@ def test_the_manifest_file_is_what_export_returns(exported):
     assert manifest["manifest_version"] == MANIFEST_VERSION == 2
     assert list(manifest["settings"]) == ["solo", "coop", "coop-nocomm"]
     for figures in manifest["settings"].values():
-        assert set(figures) == EXISTING_KEYS | set(NEW_KEYS) | set(ACCOUNTING_KEYS)
+        assert set(figures) == (EXISTING_KEYS | set(NEW_KEYS) | set(ACCOUNTING_KEYS)
+                                | {"provider_wait_seconds"})
 
 
 def test_solo_figures(exported):
@@ -128,3 +132,12 @@ def test_token_sums_come_from_the_agent_runs(exported):
     assert _figures(manifest, "coop", ACCOUNTING_KEYS[2:]) == {
         "input_tokens": 2100, "output_tokens": 540, "cache_read_tokens": 50, "cache_write_tokens": 7}
     assert manifest["settings"]["coop"]["cost_unknown_agents"] == 0
+
+
+def test_provider_wait_is_the_sum_over_the_agent_runs(store, tmp_path):
+    build(store, SPECS, name="waits", settings=("solo", "coop"))
+    with store.session() as session, session.begin():
+        session.execute(update(AgentRun).values(provider_wait_s=1.25))
+    manifest = export_run(store, "waits", tmp_path / "out")
+    for figures in manifest["settings"].values():
+        assert figures["provider_wait_seconds"] == round(1.25 * figures["agents"], 3)

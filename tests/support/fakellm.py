@@ -132,6 +132,7 @@ class FakeLLM:
                  port: int = 0):
         self.route = route
         self.requests: list[dict] = []  # {"route", "path", "body", "status"}
+        self.in_flight = self.max_in_flight = 0  # requests being answered at once (and most)
         self._scripts: dict[str, list[Entry]] = {}
         self._lock = threading.Lock()
         for key, entries in (scripts or {}).items():
@@ -175,6 +176,16 @@ class FakeLLM:
         self.stop()
 
     def answer(self, path: str, body: dict, api_key: str = "") -> tuple[int, dict]:
+        with self._lock:
+            self.in_flight += 1
+            self.max_in_flight = max(self.max_in_flight, self.in_flight)
+        try:
+            return self._answer(path, body, api_key)
+        finally:
+            with self._lock:
+                self.in_flight -= 1
+
+    def _answer(self, path: str, body: dict, api_key: str) -> tuple[int, dict]:
         messages = body.get("messages") or []
         key = self.route(messages)
         with self._lock:
