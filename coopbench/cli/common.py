@@ -1,31 +1,27 @@
-"""What every command shares: the global settings flags and the console."""
+"""What every command shares: its settings and the console."""
 
-from pathlib import Path
-from typing import Annotated
+import sys
+from typing import TextIO
 
 import typer
 from rich.console import Console
 
 from coopbench.config import Settings, load_settings
 
-console = Console()
-err_console = Console(stderr=True)
+# Off a terminal (a pipe, a file, a CI log) rich would assume 80 columns and shrink tables
+# to fit, cutting values to "0.…"; there every value prints whole, however long the line.
+# Decided by isatty(), not by rich: FORCE_COLOR makes rich take a CI log for a terminal.
+ON_TERMINAL = sys.stdout.isatty()
+UNBOUNDED_WIDTH = 100_000
 
 
-def global_options(
-    ctx: typer.Context,
-    config: Annotated[Path | None, typer.Option(
-        "--config", help="TOML config file (default ./coopbench.toml; env COOPBENCH_CONFIG).")] = None,
-    database_url: Annotated[str | None, typer.Option(
-        help="Store URL (env COOPBENCH_DATABASE_URL; default sqlite:///coopbench.db).")] = None,
-    broker_url: Annotated[str | None, typer.Option(
-        help="Celery broker URL (env COOPBENCH_BROKER_URL; default redis://localhost:6379/0).")] = None,
-    bus_url: Annotated[str | None, typer.Option(
-        help="Redis URL of the agents' bus (env COOPBENCH_BUS_URL; default: the broker).")] = None,
-) -> None:
-    """Run the CooperBench benchmark on Celery workers across many hosts."""
-    ctx.obj = {"config": config, "database_url": database_url, "broker_url": broker_url,
-               "bus_url": bus_url}
+def _console(stream: TextIO) -> Console:
+    size = {} if stream.isatty() else {"width": UNBOUNDED_WIDTH, "height": 25}
+    return Console(stderr=stream is sys.stderr, **size)
+
+
+console = _console(sys.stdout)
+err_console = _console(sys.stderr)
 
 
 def settings_from(ctx: typer.Context) -> Settings:

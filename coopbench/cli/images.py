@@ -5,9 +5,10 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
-from coopbench.cli.common import console, settings_from
+from coopbench.cli.common import ON_TERMINAL, console, settings_from
 from coopbench.cli.options import DEFAULT_DATASET, DatasetOption, RepoOption, TaskOption
 from coopbench.config import Settings
 from coopbench.dataset.images import build_task_image, image_name
@@ -75,15 +76,15 @@ def pull(
         for host, reports in sorted(outcome.reports.items()):
             for image in images:
                 report = reports.get(image, {"status": "unfinished"})
-                table.add_row(host, image, report["status"], _size(report.get("size_bytes")),
-                              report.get("digest") or report.get("error", ""))
+                table.add_row(escape(host), escape(image), report["status"], _size(report.get("size_bytes")),
+                              escape(report.get("digest") or report.get("error", "")))
         console.print(table)
         for host, owner in sorted(outcome.shared.items()):
-            console.print(f"{host}: shares its Docker engine with {owner}, which pulled for it")
+            console.print(escape(f"{host}: shares its Docker engine with {owner}, which pulled for it"))
         for host in outcome.unfinished:
-            console.print(f"[red]{host}: still pulling after {timeout:g} s[/]")
+            console.print(f"[red]{escape(host)}: still pulling after {timeout:g} s[/]")
         for host, error in sorted(outcome.errors.items()):
-            console.print(f"[red]{host}: could not take part: {error}[/]")
+            console.print(f"[red]{escape(f'{host}: could not take part: {error}')}[/]")
     if not outcome.ok:
         raise typer.Exit(1)
 
@@ -116,10 +117,10 @@ def list_images(
         console.out(json.dumps({"run": run, "images": rows, "errors": {
             host: reply["error"] for host, reply in hosts.items() if "error" in reply}}, indent=2))
         return
-    table = Table("image", "pinned digest", *sorted(hosts))
+    table = Table("image", "pinned digest", *map(escape, sorted(hosts)))
     for row in rows:
-        table.add_row(row["image"], row["pinned"] or "(not yet)", *[
-            _presence(row["hosts"].get(host)) for host in sorted(hosts)])
+        table.add_row(escape(row["image"]), row["pinned"] or "(not yet)", *[
+            _presence(row["hosts"].get(host), whole=not ON_TERMINAL) for host in sorted(hosts)])
     console.print(table)
 
 
@@ -136,11 +137,13 @@ def _selected_images(settings: Settings, run: str | None, dataset: Path | None,
                    for t in load_tasks(dataset, repo, task)})
 
 
-def _presence(local: dict | None) -> str:
+def _presence(local: dict | None, whole: bool) -> str:
+    """Size and digest of a host's copy; on a terminal the digest's tail, enough to compare."""
     if local is None:
         return "-"
     mark = "" if local["pinned_bytes"] else " [red](other bytes)[/]"
-    return f"{_size(local['size_bytes'])} {local['digest'][-19:]}{mark}"
+    digest = local["digest"] if whole else local["digest"][-19:]
+    return f"{_size(local['size_bytes'])} {escape(digest)}{mark}"
 
 
 def _size(size: int | None) -> str:

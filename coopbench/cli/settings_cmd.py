@@ -1,6 +1,7 @@
 """``coopbench settings``: every setting, its environment variable and its resolved value."""
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from coopbench.cli.common import console, settings_from
@@ -14,7 +15,7 @@ def show_settings(ctx: typer.Context) -> None:
     for column in ("setting", "environment variable", "value", "meaning"):
         table.add_column(column)
     for name, variable, description in settings_table():
-        table.add_row(name, variable, str(getattr(resolved, name)), description)
+        table.add_row(name, variable, escape(str(getattr(resolved, name))), escape(description))
     console.print(table)
 
 

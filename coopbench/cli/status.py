@@ -7,10 +7,11 @@ from typing import Annotated
 import typer
 from rich.console import Group
 from rich.live import Live
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from rich.table import Table
 
-from coopbench.cli.common import console, settings_from
+from coopbench.cli.common import ON_TERMINAL, console, settings_from
 from coopbench.ops.status import run_status
 from coopbench.store import Store
 from coopbench.store.states import FINISHED_STATES
@@ -37,7 +38,7 @@ def status(
         console.out(json.dumps(current(), indent=2))
         return
     if not watch:
-        console.print(render(current()))
+        console.print(render(current(), whole=not ON_TERMINAL))
         return
     state = current()
     with Live(render(state), console=console, refresh_per_second=4) as live:
@@ -47,10 +48,16 @@ def status(
             live.update(render(state))
 
 
-def render(state: dict) -> Group:
+def render(state: dict, whole: bool = False) -> Group:
+    """The view of a ``run_status`` state. Values from the store are shown as text, never
+    read as markup; ``whole`` (off a terminal) shows ids and errors in full, not cut to a glance."""
+    def cell(value: str | None, glance: int | None = None) -> str:
+        value = value or ""
+        return escape(value if whole or glance is None else value[:glance])
+
     jobs = state["jobs"]
-    title = f"run {state['run']}  agent {state['agent']}" + (
-        f"  model {state['model']}" if state["model"] else "")
+    title = f"run {cell(state['run'])}  agent {cell(state['agent'])}" + (
+        f"  model {cell(state['model'])}" if state["model"] else "")
     if state["cancelled_at"]:
         title += "  [yellow]cancelled[/]"
     bars = Progress(TextColumn("{task.description:>12}"), BarColumn(), MofNCompleteColumn(),
@@ -66,6 +73,8 @@ def render(state: dict) -> Group:
                + (f" of a ${state['cost_cap_usd']:.2f} cap" if state["cost_cap_usd"] else "")
                + f"   attempts {state['attempts']['total']}   infra errors {state['infra_errors']['total']}"
                + f"   evaluations pending {state['evaluations_pending']}"
+               + (f"   waited for the provider {_duration(state['provider_wait_seconds'])}"
+                  if state["provider_wait_seconds"] else "")
                + ("   ETA " + (_duration(eta) if eta is not None else "unknown")))
     parts = [title, bars, summary]
     if state["running"]:
@@ -73,7 +82,7 @@ def render(state: dict) -> Group:
                       title="running", title_justify="left")
         for job in state["running"]:
             beat = job["heartbeat_seconds_ago"]
-            table.add_row(job["id"][:8], job["setting"], job["pair"], job["host"] or "?",
+            table.add_row(cell(job["id"], 8), job["setting"], cell(job["pair"]), cell(job["host"] or "?"),
                           str(job["attempt"]), _duration(job["age_seconds"]),
                           ("[red]stuck[/] " if job["stuck"] else "")
                           + (f"{beat:.0f} s ago" if beat is not None else "-"))
@@ -82,20 +91,20 @@ def render(state: dict) -> Group:
         errors = Table("job", "attempt", "host", "error", title="recent infrastructure errors",
                        title_justify="left")
         for error in state["infra_errors"]["recent"]:
-            errors.add_row(error["job"][:8], str(error["attempt"]), error["host"],
-                           error["error"].splitlines()[0][:100] if error["error"] else "")
+            errors.add_row(cell(error["job"], 8), str(error["attempt"]), cell(error["host"]),
+                           cell(error["error"].splitlines()[0], 100) if error["error"] else "")
         parts.append(errors)
     if state["pulls"]:
         pulls = Table("host", "image", "since", "progress", title="pulling images",
                       title_justify="left")
         for pull in state["pulls"]:
-            pulls.add_row(pull["host"], pull["image"], pull["since"] or "-", pull["progress"] or "")
+            pulls.add_row(cell(pull["host"]), cell(pull["image"]), pull["since"] or "-", cell(pull["progress"]))
         parts.append(pulls)
     if state["workers"]:
         workers = Table("worker", "host", "jobs at once", "last seen", title="workers",
                         title_justify="left")
         for worker in state["workers"]:
-            workers.add_row(worker["name"], worker["host"], str(worker["concurrency"]),
+            workers.add_row(cell(worker["name"]), cell(worker["host"]), str(worker["concurrency"]),
                             worker["last_seen"] + ("" if worker["alive"] else " [red](silent)[/]"))
         parts.append(workers)
     return Group(*parts)

@@ -4,9 +4,10 @@ import json
 from typing import Annotated
 
 import typer
-from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
+from coopbench.cli.common import console
 from coopbench.cli.options import (
     DEFAULT_DATASET,
     DatasetOption,
@@ -40,9 +41,8 @@ def tasks_command(
         return
     table = Table("repo", "task", "features")
     for pair in pairs:
-        table.add_row(pair.repo, str(pair.task_id), ",".join(map(str, pair.features)))
+        table.add_row(escape(pair.repo), str(pair.task_id), ",".join(map(str, pair.features)))
     n_tasks = len({(pair.repo, pair.task_id) for pair in pairs})
     n_repos = len({pair.repo for pair in pairs})
-    console = Console()
     console.print(table)
     console.print(f"{len(pairs)} pairs ({n_tasks} tasks, {n_repos} repos)")

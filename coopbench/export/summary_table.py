@@ -5,6 +5,7 @@ success rate (every finished pair counts, errors as failures). The table stays w
 110 columns for a full-size run (hundreds of pairs, thousands of dollars, hours of wall time).
 """
 
+from rich.markup import escape
 from rich.table import Table
 
 # (manifest key, column title, decimals for floats)
@@ -17,12 +18,14 @@ COLUMNS = (
 
 
 def settings_table(manifest: dict) -> Table:
-    table = Table(title=f"run {manifest['run']['name']}")
+    """Every figure whole: a console too narrow for the table folds a figure onto a second
+    line rather than cut it to "0.…" (the CLI's console off a terminal is never too narrow)."""
+    table = Table(title=f"run {escape(manifest['run']['name'])}")
     table.add_column("setting", no_wrap=True)
     for _, title, _ in COLUMNS:
-        table.add_column(title, justify="right")
+        table.add_column(title, justify="right", overflow="fold")
     for setting, figures in manifest["settings"].items():
-        table.add_row(setting, *(format_figure(figures[key], decimals) for key, _, decimals in COLUMNS))
+        table.add_row(escape(setting), *(format_figure(figures[key], decimals) for key, _, decimals in COLUMNS))
     return table
 
 

@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 
 from coopbench.dataset.images.names import image_name
 from coopbench.dataset.tasks import group_label
-from coopbench.store import Attempt, EngineImage, Evaluation, Job, JobState, Store, Worker
+from coopbench.store import AgentRun, Attempt, EngineImage, Evaluation, Job, JobState, Store, Worker
 from coopbench.store.clock import database_now
 from coopbench.store.states import FINISHED_STATES, EngineImageState
 
@@ -32,6 +32,10 @@ def run_status(store: Store, run_name: str, sweep_interval_s: float = 30.0) -> d
         pending_evaluations = session.scalar(
             select(func.count()).select_from(Evaluation).join(Job, Job.id == Evaluation.job_id)
             .where(Job.run_name == run_name, Evaluation.state.in_(["queued", "running"])))
+        provider_wait_s = session.scalar(
+            select(func.coalesce(func.sum(AgentRun.provider_wait_s), 0.0)).select_from(AgentRun)
+            .join(Attempt, Attempt.id == AgentRun.attempt_id).join(Job, Job.id == Attempt.job_id)
+            .where(Job.run_name == run_name))
         workers = session.scalars(select(Worker).order_by(Worker.host, Worker.name)).all()
         names = {image_name(run.image_template, job.repo, job.task_id) for job in jobs}
         pulls = session.scalars(select(EngineImage).where(
@@ -64,6 +68,8 @@ def run_status(store: Store, run_name: str, sweep_interval_s: float = 30.0) -> d
         "evaluations_pending": pending_evaluations,
         "cost": {"spent_usd": round(sum(c for c in costs if c is not None), 6),
                  "unknown_jobs": sum(1 for c in costs if c is None)},
+        # Time the agents' model calls waited at the provider limits shared by every host.
+        "provider_wait_seconds": round(float(provider_wait_s or 0.0), 3),
         "eta_seconds": _eta(jobs, len(jobs) - finished, now),
         # Pulls of the run's images under way, by host; a worker that died mid-pull stops
         # updating its row, which then drops out here after a few sweep periods.

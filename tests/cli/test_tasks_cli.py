@@ -97,13 +97,13 @@ def test_malformed_input_raises_dataset_error(invoke, args, names):
 def _console_script() -> str:
     """``coopbench`` of this venv, after checking that the full app can be assembled."""
     check = subprocess.run(
-        [sys.executable, "-c", "import coopbench.cli as c; c._register_commands()"],
+        [sys.executable, "-c", "import coopbench.cli as c; c.load_all()"],
         capture_output=True,
         text=True,
     )
     if "ImportError" in check.stderr or "ModuleNotFoundError" in check.stderr:
         last_line = check.stderr.strip().splitlines()[-1]
-        pytest.skip(f"coopbench.cli._register_commands() cannot import every command: {last_line}")
+        pytest.skip(f"coopbench.cli.load_all() cannot import every command: {last_line}")
     assert check.returncode == 0, check.stderr
     search_path = os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")])
     script = shutil.which("coopbench", path=search_path)

@@ -1,7 +1,5 @@
 """Task image names: upstream's template, and a name split into repository and tag."""
 
-from docker.utils import parse_repository_tag
-
 from coopbench.dataset.tasks import repo_slug
 
 
@@ -13,6 +11,8 @@ def image_name(template: str, repo: str, task_id: int) -> str:
 def split_reference(reference: str) -> tuple[str, str | None]:
     """``127.0.0.1:5000/a/b:task1`` -> (``127.0.0.1:5000/a/b``, ``task1``); ``a/b@sha256:x``
     -> (``a/b``, ``sha256:x``); no tag -> (repository, None)."""
+    from docker.utils import parse_repository_tag  # here: `image_name` alone (status) needs no Docker
+
     return parse_repository_tag(reference)
 
 
