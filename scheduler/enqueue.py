@@ -151,10 +151,12 @@ def _write_jobs(session, request: RunRequest, report: EnqueueReport) -> None:
     predictions = predict(session, planned, request.tasks, request.model, request.agent,
                           request.name)
     bands = priorities([job.job_id for job in planned], predictions)
+    existing = {job.id: job for job in session.scalars(  # one query, not one per job
+        select(Job).where(Job.run_name == request.name))}
     for pair, setting, jid in request.jobs():
         report.jobs_total += 1
         report.by_setting[setting] = report.by_setting.get(setting, 0) + 1
-        job = session.get(Job, jid)
+        job = existing.get(jid)
         if job is None:
             job = Job(id=jid, run_name=request.name, repo=pair.repo, task_id=pair.task_id,
                       features=list(pair.features), setting=setting, state=JobState.queued,
