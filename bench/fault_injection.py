@@ -157,10 +157,11 @@ def main() -> int:
     settings = Settings(database_url=fresh_database(args.database, work),
                         broker_url=redis_server.url, queue="bench", lease_s=4,
                         sweep_interval_s=2, retry_backoff_s=1, retry_poll_s=1, infra_retries=3,
-                        visibility_timeout_s=30, job_timeout_s=300)
+                        visibility_timeout_s=30, job_timeout_s=300, agent_wall_s=240)
     env = {"COOPBENCH_SWEEP_INTERVAL_S": "2", "COOPBENCH_RETRY_BACKOFF_S": "1",
            "COOPBENCH_RETRY_POLL_S": "1", "COOPBENCH_INFRA_RETRIES": "3",
-           "COOPBENCH_VISIBILITY_TIMEOUT_S": "30", "COOPBENCH_JOB_TIMEOUT_S": "300"}
+           "COOPBENCH_VISIBILITY_TIMEOUT_S": "30", "COOPBENCH_JOB_TIMEOUT_S": "300",
+           "COOPBENCH_AGENT_WALL_S": "240"}  # below the job's limit, as the settings require
     client = docker_client()
     dataset = demo_dataset_path()
     tasks = load_tasks(dataset)
