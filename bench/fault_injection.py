@@ -34,7 +34,8 @@ import psycopg
 from sqlalchemy import func, select
 
 from coopbench.config import Settings
-from coopbench.dataset.images import build_task_image, image_name
+from coopbench.dataset.images import image_name
+from coopbench.dataset.images.build import build_task_image
 from coopbench.dataset.tasks import demo_dataset_path, discover_pairs, load_tasks
 from coopbench.job.setting import AGENT_SETTINGS
 from coopbench.ops.localcluster import LocalWorkers, free_port, wait_for_redis

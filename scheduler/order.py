@@ -21,6 +21,7 @@ messages go out longest first and are served in that order. A retry or a job add
 keeps its band, so it takes its place by the same rule.
 """
 
+import functools
 import math
 import statistics
 from collections import defaultdict
@@ -107,21 +108,14 @@ def _finished_durations(session, model: str | None, agent: str,
 
 
 def _patch_sizes(jobs: list[PlannedJob], tasks: dict[tuple[str, int], Task]) -> dict[tuple, int]:
-    """Lines of the gold patches of each group, read once per feature."""
-    lines: dict[tuple[str, int, int], int] = {}
-    sizes = {}
-    for job in jobs:
-        key = _group_key(job.pair)
-        if key in sizes:
-            continue
-        task = tasks.get((job.pair.repo, job.pair.task_id))
-        total = 0
-        for fid in job.pair.features:
-            if task is not None and (job.pair.repo, job.pair.task_id, fid) not in lines:
-                lines[(job.pair.repo, job.pair.task_id, fid)] = task.gold_patch(fid).count("\n")
-            total += lines.get((job.pair.repo, job.pair.task_id, fid), 0)
-        sizes[key] = total
-    return sizes
+    """Lines of the gold patches of each group, each feature's file read once."""
+    @functools.cache
+    def lines(repo: str, task_id: int, fid: int) -> int:
+        task = tasks.get((repo, task_id))
+        return task.gold_patch(fid).count("\n") if task is not None else 0
+
+    return {_group_key(job.pair): sum(lines(job.pair.repo, job.pair.task_id, fid)
+                                      for fid in job.pair.features) for job in jobs}
 
 
 def _size_factor(size: int, median_size: float) -> float:

@@ -14,7 +14,8 @@ import pytest
 import redis
 
 from coopbench.config import Settings
-from coopbench.dataset.images import build_task_image, image_name
+from coopbench.dataset.images import image_name
+from coopbench.dataset.images.build import build_task_image
 from coopbench.dataset.tasks import demo_dataset_path, load_tasks
 from coopbench.store import Store
 from tests.evaluation import differential as differential_module

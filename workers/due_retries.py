@@ -2,7 +2,7 @@
 
 A job failed for an infrastructure reason waits in the store with a due time (its backoff),
 not in a delayed message, so no retry depends on a worker that may die holding one. Every
-worker's main process publishes what has come due every ``retry_poll_s`` (one conditional
+worker's main process runs ``due_retries_pass`` every ``retry_poll_s`` (one conditional
 UPDATE decides which worker publishes a job), and so does ``coopbench sweep``: a deployment
 with workers alone still retries.
 """
@@ -14,37 +14,22 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from coopbench.config import Settings
 from coopbench.errors import BrokerUnavailable
-from coopbench.periodic import PeriodicThread
 from coopbench.store import Store
 from workers.publish import Publisher
 
 log = logging.getLogger(__name__)
 
 
-class DueRetries:
-    """``Publisher.publish_due_retries`` every ``retry_poll_s``, in a daemon thread. Each pass
-    opens its own store and broker connections and closes them, as the cleanup does: nothing
-    stays open for a pool process forked later to inherit."""
-
-    def __init__(self, settings: Settings):
-        self.settings = settings
-        self._thread = PeriodicThread("coopbench-due-retries", settings.retry_poll_s, self._pass)
-
-    def start(self) -> "DueRetries":
-        self._thread.start()
-        return self
-
-    def stop(self, timeout_s: float = 10) -> None:
-        self._thread.stop(timeout_s)
-
-    def _pass(self) -> None:
-        store = Store.open(self.settings, check=False)
-        publisher = Publisher(self.settings)
-        try:
-            publisher.publish_due_retries(store)
-        except (BrokerUnavailable, OperationalError, SQLAlchemyError) as error:
-            # the broker or the store away for a while: the retries stay due, try again
-            log.warning("publishing due retries failed: %s", str(error).splitlines()[0])
-        finally:
-            publisher.app.close()
-            store.dispose()
+def due_retries_pass(settings: Settings) -> None:
+    """One pass. It opens its own store and broker connections and closes them, as the
+    cleanup does: nothing stays open for a pool process forked later to inherit."""
+    store = Store.open(settings, check=False)
+    publisher = Publisher(settings)
+    try:
+        publisher.publish_due_retries(store)
+    except (BrokerUnavailable, OperationalError, SQLAlchemyError) as error:
+        # the broker or the store away for a while: the retries stay due, try again
+        log.warning("publishing due retries failed: %s", str(error).splitlines()[0])
+    finally:
+        publisher.app.close()
+        store.dispose()

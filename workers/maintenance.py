@@ -8,20 +8,22 @@ its first job, then every ``sweep_interval_s``; it stops on ``worker_shutdown``.
 processes run jobs and nothing else.
 """
 
+import functools
 import logging
 
 from celery import signals
 
 from coopbench.config import load_settings
 from coopbench.ops.presence import Presence
+from coopbench.periodic import PeriodicThread
 from coopbench.sandbox.cleanup import PeriodicCleanup
-from workers.due_retries import DueRetries
+from workers.due_retries import due_retries_pass
 
 log = logging.getLogger(__name__)
 
 _cleanup: PeriodicCleanup | None = None
 _presence: Presence | None = None
-_due_retries: DueRetries | None = None
+_due_retries: PeriodicThread | None = None
 
 
 @signals.worker_ready.connect
@@ -29,7 +31,8 @@ def _start_cleanup(sender=None, **_: object) -> None:
     global _cleanup, _presence, _due_retries
     settings = load_settings()
     _cleanup = PeriodicCleanup(settings).start()
-    _due_retries = DueRetries(settings).start()
+    _due_retries = PeriodicThread("coopbench-due-retries", settings.retry_poll_s,
+                                  functools.partial(due_retries_pass, settings)).start()
     log.info("container cleanup every %.0f s", settings.sweep_interval_s)
     if sender is not None:
         queues = sorted(q.name for q in sender.task_consumer.queues) if sender.task_consumer else []

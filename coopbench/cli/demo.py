@@ -12,7 +12,8 @@ from typing import Annotated
 import typer
 
 from coopbench.cli.common import console, settings_from
-from coopbench.dataset.images import build_task_image, image_name
+from coopbench.dataset.images import image_name
+from coopbench.dataset.images.build import build_task_image
 from coopbench.dataset.tasks import demo_dataset_path, discover_pairs, load_tasks
 from coopbench.errors import InfraError
 from coopbench.export.run_export import MANIFEST_NAME, export_run

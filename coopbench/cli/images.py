@@ -11,7 +11,8 @@ from rich.table import Table
 from coopbench.cli.common import ON_TERMINAL, console, settings_from
 from coopbench.cli.options import DEFAULT_DATASET, DatasetOption, RepoOption, TaskOption
 from coopbench.config import Settings
-from coopbench.dataset.images import build_task_image, image_name
+from coopbench.dataset.images import image_name
+from coopbench.dataset.images.build import build_task_image
 from coopbench.dataset.images.pins import run_pins
 from coopbench.dataset.tasks import load_tasks
 from coopbench.errors import ConfigError

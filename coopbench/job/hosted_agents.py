@@ -9,6 +9,7 @@ extraction (``agents.upstream.conversation``).
 """
 
 import contextlib
+import functools
 import json
 import tempfile
 from pathlib import Path
@@ -43,10 +44,9 @@ def run_hosted_agents(spec: JobSpec, claim: Claim, services: Services,
     row = spec.setting
     messaging = row.channel is Channel.bus
     url = messaging_url(services.settings.resolved_bus_url, spec.job.id, attempt)
-
-    def delete_bus() -> int:
-        return delete_namespace(services.bus_redis, spec.job.id, attempt)
-
+    # The attempt's messaging keys, deleted once its outcome is committed (run_job).
+    delete_bus = (functools.partial(delete_namespace, services.bus_redis, spec.job.id, attempt)
+                  if messaging else None)
     try:
         with tempfile.TemporaryDirectory(prefix="coopbench-agents-") as tmp:
             log_dir = Path(tmp) / "log_dir"
@@ -76,19 +76,17 @@ def run_hosted_agents(spec: JobSpec, claim: Claim, services: Services,
             files = {LOG_DIR_ARTIFACT + str(path.relative_to(log_dir)): path.read_text(errors="replace")
                      for path in sorted(log_dir.rglob("*")) if path.is_file()}
     except BaseException:
-        if messaging:
-            delete_bus_quietly(delete_bus, spec.job.id)
+        delete_bus_quietly(delete_bus, spec.job.id)
         raise
-    cleanup = delete_bus if messaging else None
     if not row.multi_agent:
-        return AgentsOutcome(results, [], files, delete_bus=cleanup)
+        return AgentsOutcome(results, [], files, delete_bus=delete_bus)
     conversation = upstream_conversation(results)
     fields: dict = {"messages_sent": len(conversation)}  # upstream counts conversation.json
     if harvest is not None:
         files |= {LOG_DIR_ARTIFACT + name: json.dumps(value, indent=2, default=str)
                   for name, value in harvest.files.items()}
         fields |= {"metrics": harvest.metrics or {}, "team_features": switches_record(team.features)}
-    return AgentsOutcome(results, conversation, files, fields, delete_bus=cleanup)
+    return AgentsOutcome(results, conversation, files, fields, delete_bus=delete_bus)
 
 
 def _call(spec: JobSpec, agent_ids: list[str], assignment: AgentAssignment, url: str,

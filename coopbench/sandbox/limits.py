@@ -44,18 +44,17 @@ class ContainerSlots:
         self.key = f"coopbench:slots:{engine_id}"
         self._acquire = client.register_script(_ACQUIRE)
 
-    def acquire(self, holder: str, timeout_s: float | None = None) -> None:
-        """Wait for a slot, at most ``timeout_s`` (default ``wait_s``). A deadline even though
-        the job has a time limit: that limit stops the job's main thread, not an agent's
-        thread waiting here, which would otherwise start a container for a job long gone."""
-        wait_s = self.wait_s if timeout_s is None else timeout_s
-        deadline = time.monotonic() + wait_s
+    def acquire(self, holder: str) -> None:
+        """Wait for a slot, at most ``wait_s``. A deadline even though the job has a time
+        limit: that limit stops the job's main thread, not an agent's thread waiting here,
+        which would otherwise start a container for a job long gone."""
+        deadline = time.monotonic() + self.wait_s
         while not self._acquire(keys=[self.key], args=[holder, self.hold_s, self.limit]):
             left = deadline - time.monotonic()
             if left <= 0:
                 raise SandboxError(
                     f"no container slot of Docker engine {self.engine_id} came free in "
-                    f"{wait_s:.0f} s: other jobs hold all {self.limit} (setting max_containers). "
+                    f"{self.wait_s:.0f} s: other jobs hold all {self.limit} (setting max_containers). "
                     "Raise max_containers if the host has room, or run fewer jobs at once "
                     "on this engine (fewer workers, lower concurrency)")
             time.sleep(min(SLOT_POLL_S, left))

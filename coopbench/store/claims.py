@@ -103,14 +103,14 @@ def claim_job(store: Store, job_id: str, worker: str, lease_s: float,
                 attempts=Job.attempts + 1,
                 started_at=db_now(),
             )
-        )
-        if taken.rowcount != 1:
+            .returning(Job.fencing_token, Job.attempts)
+        ).first()
+        if taken is None:
             if max_attempts is not None:  # not taken: perhaps spent (off the claim's own path)
                 _close_if_spent(session, job_id, max_attempts)
             return None
-        token, number = session.execute(
-            select(Job.fencing_token, Job.attempts).where(Job.id == job_id)
-        ).one()
+        token, number = taken
+        # Known only now (the attempt's number): how long a retry waits if this worker is lost.
         lost_backoff_s = retry_delay_s(retry_backoff_s, number)
         session.execute(update(Job).where(Job.id == job_id)
                         .values(due_at=db_now(lease_s + lost_backoff_s)))

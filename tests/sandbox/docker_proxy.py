@@ -11,6 +11,8 @@ import socket
 import threading
 from pathlib import Path
 
+from tests.support.registry import close_socket
+
 ENGINE_SOCKET = "/var/run/docker.sock"
 
 
@@ -51,17 +53,17 @@ class HangingDockerProxy:
             self._hung = False
             frozen, self._frozen = self._frozen, set()
         for sock in frozen:
-            _close(sock)
+            close_socket(sock)
 
     def stop(self) -> None:
         if self._listener is not None:
-            _close(self._listener)
+            close_socket(self._listener)
             self._listener = None
         with self._lock:
             sockets = self._live | self._frozen
             self._live, self._frozen = set(), set()
         for sock in sockets:
-            _close(sock)
+            close_socket(sock)
 
     def _accept(self, listener: socket.socket) -> None:
         while True:
@@ -77,7 +79,7 @@ class HangingDockerProxy:
             try:
                 upstream.connect(self.upstream)
             except OSError:
-                _close(client)
+                close_socket(client)
                 continue
             with self._lock:
                 (self._frozen if self._hung else self._live).update((client, upstream))
@@ -100,8 +102,8 @@ class HangingDockerProxy:
                 self._live.discard(source)
                 self._live.discard(target)
         if not frozen:  # a hung connection stays open until resume() drops it
-            _close(source)
-            _close(target)
+            close_socket(source)
+            close_socket(target)
 
     def __enter__(self) -> "HangingDockerProxy":
         return self.start()
@@ -109,10 +111,3 @@ class HangingDockerProxy:
     def __exit__(self, *exc) -> None:
         self.stop()
 
-
-def _close(sock: socket.socket) -> None:
-    try:
-        sock.shutdown(socket.SHUT_RDWR)
-    except OSError:
-        pass
-    sock.close()

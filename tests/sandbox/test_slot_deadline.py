@@ -18,10 +18,10 @@ def slots(redis_client, engine: str, **kwargs) -> ContainerSlots:
 def test_acquire_gives_up_at_its_deadline_with_what_to_do(redis_client):
     engine = f"test-{uuid.uuid4().hex[:8]}"
     slots(redis_client, engine).acquire("holder")  # the only slot, held
-    waiter = slots(redis_client, engine)
+    waiter = slots(redis_client, engine, wait_s=1.5)
     started = time.monotonic()
     with pytest.raises(SandboxError, match="max_containers") as raised:
-        waiter.acquire("waiter", timeout_s=1.5)
+        waiter.acquire("waiter")
     assert 1.5 <= time.monotonic() - started < 3
     assert "no container slot" in str(raised.value) and "fewer" in str(raised.value)
     assert waiter.held() == 1  # the waiter took nothing
@@ -41,7 +41,7 @@ def test_a_slot_freed_before_the_deadline_is_taken(redis_client):
     holder = slots(redis_client, engine, hold_s=1)  # a dead holder's slot expires in 1 s
     holder.acquire("dead-holder")
     started = time.monotonic()
-    slots(redis_client, engine).acquire("waiter", timeout_s=10)
+    slots(redis_client, engine, wait_s=10).acquire("waiter")
     assert time.monotonic() - started < 3
 
 
@@ -56,8 +56,8 @@ def test_expiries_are_on_the_redis_servers_clock(redis_client, monkeypatch):
     # (600 s) has long expired, but the server's clock says it is held.
     real_time = time.time
     monkeypatch.setattr(time, "time", lambda: real_time() + 3600)
-    skewed = slots(redis_client, engine)
+    skewed = slots(redis_client, engine, wait_s=1.2)
     with pytest.raises(SandboxError):
-        skewed.acquire("skewed-host", timeout_s=1.2)
+        skewed.acquire("skewed-host")
     assert skewed.held() == 1
     assert redis_client.zscore(first.key, "first-host") == expiry

@@ -276,7 +276,7 @@ class CuttableProxy:
             connections, self._connections = self._connections, set()
             self._cut_at = None
         for sock in ([listener] if listener else []) + list(connections):
-            _close(sock)
+            close_socket(sock)
 
     def cut_after(self, more_bytes: int) -> None:
         """Cut once ``more_bytes`` more bytes have been forwarded to clients."""
@@ -296,12 +296,12 @@ class CuttableProxy:
                 upstream = socket.create_connection(self.upstream, timeout=5)
                 upstream.settimeout(None)
             except OSError:
-                _close(client)
+                close_socket(client)
                 continue
             with self._lock:
                 if self._listener is not listener:  # cut while connecting
-                    _close(client)
-                    _close(upstream)
+                    close_socket(client)
+                    close_socket(upstream)
                     return
                 self._connections.update((client, upstream))
             threading.Thread(target=self._pump, args=(client, upstream, True), daemon=True).start()
@@ -326,8 +326,8 @@ class CuttableProxy:
         with self._lock:
             self._connections.discard(source)
             self._connections.discard(target)
-        _close(source)
-        _close(target)
+        close_socket(source)
+        close_socket(target)
 
     def __enter__(self) -> CuttableProxy:
         return self.start()
@@ -336,7 +336,8 @@ class CuttableProxy:
         self.stop()
 
 
-def _close(sock: socket.socket) -> None:
+def close_socket(sock: socket.socket) -> None:
+    """Shut a proxied connection down both ways and close it; already closed is fine."""
     try:
         sock.shutdown(socket.SHUT_RDWR)
     except OSError:
