@@ -31,6 +31,7 @@ import requests
 from coopbench.errors import SandboxError
 from coopbench.sandbox.containers import Network, Sandbox, open_sandbox
 from coopbench.sandbox.limits import NO_LIMITS, SandboxLimits
+from coopbench.sandbox.removals import Removals
 
 log = logging.getLogger(__name__)
 
@@ -80,8 +81,11 @@ class EvalSandbox:
         if "error" in outcome:
             self._backend.failed(outcome["error"])
             raise outcome["error"]
-        self._check_running()  # a command whose container was removed just ends, no error
         exit_code, output = outcome["result"]
+        # A command whose container was killed or removed just ends, with no error but not
+        # with 0 (137, or no code): a 0 is a command that finished, and needs no inspect.
+        if exit_code != 0:
+            self._check_running()
         return ExecOutput(exit_code, (output or b"").decode("utf-8", errors="replace"))
 
     def _check_running(self) -> None:
@@ -114,9 +118,10 @@ class CoopbenchEvalBackend:
 
     def __init__(self, client: docker.DockerClient, image: str, container_name: str,
                  labels: dict[str, str], network: Network = Network.default,
-                 limits: SandboxLimits = NO_LIMITS):
+                 limits: SandboxLimits = NO_LIMITS, removals: Removals | None = None):
         self.client, self.image, self.container_name = client, image, container_name
         self.labels, self.network, self.limits = labels, network, limits
+        self.removals = removals  # given: containers are removed in the background
         self.failure: BaseException | None = None
         self._sandboxes = ExitStack()  # what upstream forgets to terminate is closed here
         self._count = 0
@@ -130,7 +135,7 @@ class CoopbenchEvalBackend:
         try:
             box = close.enter_context(open_sandbox(
                 self.client, self.image, f"{self.container_name}-{self._count}", self.labels,
-                self.network, self.limits))
+                self.network, self.limits, self.removals))
             sandbox = EvalSandbox(box, workdir, timeout, self, close)
             sandbox.exec("mkdir", "-p", "/patches")  # as upstream's backend does
         except BaseException:

@@ -23,6 +23,7 @@ from coopbench.evaluation.deviations import evaluation_deviations
 from coopbench.evaluation.patches import TestFilter, prefilter
 from coopbench.sandbox.containers import Network
 from coopbench.sandbox.limits import NO_LIMITS, SandboxLimits
+from coopbench.sandbox.removals import Removals
 from coopbench.store.engine import utcnow
 from coopbench.store.eval_outcome import EvalOutcome
 
@@ -54,13 +55,14 @@ class EvalInput:
     timeout_s: float = 600.0
     test_filter: TestFilter = TestFilter.upstream
     limits: SandboxLimits = NO_LIMITS
+    removals: Removals | None = None  # given: the container is removed in the background
 
 
 def evaluate(client: docker.DockerClient, spec: EvalInput) -> EvalOutcome:
     """Score the patches; raises ``SandboxError`` when Docker failed under the procedure
     (upstream would have recorded an evaluation error: a score, not a retry)."""
     with CoopbenchEvalBackend(client, spec.image, spec.container_name, spec.labels,
-                              spec.network, spec.limits) as backend, \
+                              spec.network, spec.limits, spec.removals) as backend, \
             tests_dataset(spec) as dataset_dir:
         result = _score(spec, backend, dataset_dir)
     backend.raise_failure()

@@ -36,6 +36,7 @@ def eval_input(spec: JobSpec, evaluation: Evaluation, patches: dict[int, str],
         timeout_s=services.settings.eval_timeout_s,
         test_filter=TestFilter(evaluation.test_filter),
         limits=services.sandbox_limits,
+        removals=services.removals,
     )
 
 
@@ -46,22 +47,25 @@ def run_evaluation(evaluation_id: int, services: Services) -> str | None:
     if claim is None:
         log.info("evaluation %s: not claimable (finished, or held by another worker)", evaluation_id)
         return None
-    with Heartbeat(store, claim, lease_s) as heartbeat:
-        try:
-            with store.session() as session:
-                evaluation = session.get(Evaluation, evaluation_id)
-                session.expunge(evaluation)
-            spec = with_job_image(load_job_spec(store, claim.job_id), services)
-            patches = stored_patches(store, spec, evaluation.attempt_id)
-            outcome = evaluate(services.docker,
-                               eval_input(spec, evaluation, patches, services, claim.token))
-            if heartbeat.lost.is_set():
-                raise LeaseLost(f"{claim.label}: lease lost while running")
-            record_evaluation_done(store, claim, evaluation, outcome)
-            return EvaluationState.done
-        except BaseException as error:  # never left "running", whatever it was
-            failure = classify(error, services.interruptions)
-            state = record_evaluation_failure(store, claim, failure)
-            if failure.reraise:  # a bug or an interruption: the worker sees it too
-                raise
-            return state
+    try:
+        with Heartbeat(store, claim, lease_s) as heartbeat:
+            try:
+                with store.session() as session:
+                    evaluation = session.get(Evaluation, evaluation_id)
+                    session.expunge(evaluation)
+                spec = with_job_image(load_job_spec(store, claim.job_id), services)
+                patches = stored_patches(store, spec, evaluation.attempt_id)
+                outcome = evaluate(services.docker,
+                                   eval_input(spec, evaluation, patches, services, claim.token))
+                if heartbeat.lost.is_set():
+                    raise LeaseLost(f"{claim.label}: lease lost while running")
+                record_evaluation_done(store, claim, evaluation, outcome)
+                return EvaluationState.done
+            except BaseException as error:  # never left "running", whatever it was
+                failure = classify(error, services.interruptions)
+                state = record_evaluation_failure(store, claim, failure)
+                if failure.reraise:  # a bug or an interruption: the worker sees it too
+                    raise
+                return state
+    finally:  # after the heartbeat: its container, removed in the background
+        services.removals.wait()

@@ -58,35 +58,44 @@ def run_job(job_id: str, services: Services) -> str | None:
         stop_job(job_id)  # upstream's agents: no further command, so no further model call
         remove_labelled(services.docker, {"job": job_id, "worker": services.worker_name})
 
-    with Heartbeat(services.store, claim, settings.lease_s, on_lost=stop_containers) as heartbeat:
-        try:
-            spec = with_job_image(load_job_spec(services.store, job_id), services)
-            if spec.setting.harness is Harness.gold_merge:
-                run_gold_merge(spec, claim, services)
-                return JobState.done
-            agents_attempt_id = spec.job.agents_attempt_id
-            if agents_attempt_id is None:
-                outcome = run_agents(spec, claim, services)
-                try:
-                    _check_lease(heartbeat, claim)
-                    _record_agents(services, spec, claim, outcome)
-                finally:  # after the commit: a Redis blip here costs no agent's work
-                    delete_bus_quietly(outcome.delete_bus, job_id)
-                agents_attempt_id = claim.attempt_id
-            else:
-                log.info("job %s: agents already ran (attempt row %s); evaluating only",
-                         job_id, agents_attempt_id)
-            run_evaluation_stage(spec, claim, agents_attempt_id, services)  # a fenced commit
+    try:
+        with Heartbeat(services.store, claim, settings.lease_s, on_lost=stop_containers) as heartbeat:
+            return _run_claimed(claim, heartbeat, services, stop_containers)
+    finally:  # after the heartbeat (the lease is released): the containers removed in the
+        services.removals.wait()  # background; none outlives its job
+
+
+def _run_claimed(claim: Claim, heartbeat: Heartbeat, services: Services,
+                 stop_containers: Callable[[], None]) -> str:
+    job_id = claim.job_id
+    try:
+        spec = with_job_image(load_job_spec(services.store, job_id), services)
+        if spec.setting.harness is Harness.gold_merge:
+            run_gold_merge(spec, claim, services)
             return JobState.done
-        except BaseException as error:  # never left "running", whatever it was
-            # First stop what may still run (an agent thread blocked past a time limit, the
-            # other agent of a failed one): the attempt is over, and recorded at once.
-            _stop_quietly(stop_containers, job_id)
-            failure = classify(error, services.interruptions, _evidence(error))
-            state = record_job_failure(services, claim, failure)
-            if failure.reraise:  # a bug or an interruption: the worker sees it too
-                raise
-            return state
+        agents_attempt_id = spec.job.agents_attempt_id
+        if agents_attempt_id is None:
+            outcome = run_agents(spec, claim, services)
+            try:
+                _check_lease(heartbeat, claim)
+                _record_agents(services, spec, claim, outcome)
+            finally:  # after the commit: a Redis blip here costs no agent's work
+                delete_bus_quietly(outcome.delete_bus, job_id)
+            agents_attempt_id = claim.attempt_id
+        else:
+            log.info("job %s: agents already ran (attempt row %s); evaluating only",
+                     job_id, agents_attempt_id)
+        run_evaluation_stage(spec, claim, agents_attempt_id, services)  # a fenced commit
+        return JobState.done
+    except BaseException as error:  # never left "running", whatever it was
+        # First stop what may still run (an agent thread blocked past a time limit, the
+        # other agent of a failed one): the attempt is over, and recorded at once.
+        _stop_quietly(stop_containers, job_id)
+        failure = classify(error, services.interruptions, _evidence(error))
+        state = record_job_failure(services, claim, failure)
+        if failure.reraise:  # a bug or an interruption: the worker sees it too
+            raise
+        return state
 
 
 def run_agents(spec: JobSpec, claim: Claim, services: Services) -> AgentsOutcome:
@@ -126,7 +135,8 @@ def run_agents(spec: JobSpec, claim: Claim, services: Services) -> AgentsOutcome
         try:
             with open_sandbox(services.docker, spec.image, spec.container_name(attempt, role),
                               spec.labels(attempt, role, services.worker_name),
-                              spec.sandbox_network, services.sandbox_limits) as box:
+                              spec.sandbox_network, services.sandbox_limits,
+                              services.removals) as box:
                 with wall.watching(box.kill):
                     result = agent.run(task, box)
             return wall.limit_result(result) if wall.expired else result

@@ -12,6 +12,7 @@ from coopbench.agents import provider_limits
 from coopbench.config import Settings
 from coopbench.sandbox.containers import docker_client
 from coopbench.sandbox.limits import ContainerSlots, SandboxLimits
+from coopbench.sandbox.removals import Removals
 from coopbench.store import Store
 from coopbench.store.engine import host_name
 
@@ -28,6 +29,8 @@ class Services:
         # What the worker's runtime raises into a job to stop it (Celery's soft time limit):
         # infrastructure, not a bug of ours (``failures.classify``).
         self.interruptions = interruptions
+        # Containers a job is done with, removed while it goes on; it waits for them at its end.
+        self.removals = Removals()
 
     def install_provider_limits(self) -> None:
         """Route this process's model calls through the limits every host shares (once)."""

@@ -29,6 +29,7 @@ from docker.models.containers import Container
 
 from coopbench.errors import SandboxError
 from coopbench.sandbox.limits import NO_LIMITS, SandboxLimits
+from coopbench.sandbox.removals import Removals
 
 log = logging.getLogger(__name__)
 
@@ -232,27 +233,46 @@ def open_sandbox(
     labels: dict[str, str],
     network: Network = Network.default,
     limits: SandboxLimits = NO_LIMITS,
+    removals: Removals | None = None,
 ) -> Iterator[Sandbox]:
     """Start a container from ``image`` that idles until removed, and remove it afterwards.
 
     With ``limits``: its memory and CPUs are capped, and it waits for a container slot of
-    this Docker engine first."""
+    this Docker engine first (given back once the container is removed). With ``removals``:
+    the removal runs in the background, and the caller waits for it before its job ends."""
     if limits.slots is not None:
         limits.slots.acquire(name)
     try:
-        with _started(client, image, name, labels, network, limits) as box:
-            yield box
+        container = _create(client, image, name, labels, network, limits)
+    except BaseException:
+        _release(limits, name)
+        raise
+
+    def remove() -> None:
+        try:
+            remove_container(container)
+        finally:
+            _release(limits, name)
+
+    try:
+        container.start()
+        yield Sandbox(container)
+    except docker.errors.APIError as error:
+        raise SandboxError(f"container {container.id[:12]} from {image} failed: {error}") from None
+    except requests.exceptions.RequestException as error:
+        raise _unanswered(f"container {container.id[:12]} from {image}", error) from None
     finally:
-        if limits.slots is not None:
-            limits.slots.release(name)
+        if removals is None:
+            remove()
+        else:
+            removals.submit(name, remove)
 
 
-@contextmanager
-def _started(client: docker.DockerClient, image: str, name: str, labels: dict[str, str],
-             network: Network, limits: SandboxLimits) -> Iterator[Sandbox]:
+def _create(client: docker.DockerClient, image: str, name: str, labels: dict[str, str],
+            network: Network, limits: SandboxLimits) -> Container:
     try:
         # create + start, not run: run would try to pull a missing image from a registry.
-        container = client.containers.create(
+        return client.containers.create(
             image,
             entrypoint=["sleep", "infinity"],  # task images' entrypoint is runner.sh
             command=[],
@@ -269,15 +289,11 @@ def _started(client: docker.DockerClient, image: str, name: str, labels: dict[st
         raise SandboxError(f"cannot start a container from {image}: {error}") from None
     except requests.exceptions.RequestException as error:
         raise _unanswered(f"creating a container from {image}", error) from None
-    try:
-        container.start()
-        yield Sandbox(container)
-    except docker.errors.APIError as error:
-        raise SandboxError(f"container {container.id[:12]} from {image} failed: {error}") from None
-    except requests.exceptions.RequestException as error:
-        raise _unanswered(f"container {container.id[:12]} from {image}", error) from None
-    finally:
-        remove_container(container)
+
+
+def _release(limits: SandboxLimits, name: str) -> None:
+    if limits.slots is not None:
+        limits.slots.release(name)
 
 
 def remove_container(container: Container) -> None:
