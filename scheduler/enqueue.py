@@ -21,7 +21,7 @@ from coopbench.sandbox.containers import Network
 from coopbench.store import Job, JobState, Run, Store, TaskFeature, utcnow
 from coopbench.store.claims import is_due
 from coopbench.store.published import publish_and_stamp
-from scheduler.order import PlannedJob, predict, priorities
+from scheduler.order import PlannedJob, StartOrder, predict, priorities
 from workers.publish import Publisher
 
 log = logging.getLogger(__name__)
@@ -46,6 +46,7 @@ class RunRequest:
     team_features: dict = field(default_factory=dict)  # team's harness switches (all on: {})
     cost_cap_usd: float | None = None  # None: keep the run's (no cap for a new run); 0: no cap
     force: bool = False
+    order: StartOrder = StartOrder.longest_first  # which queued job starts first
 
     def jobs(self) -> list[tuple[Pair, Setting, str]]:
         """(pair, setting, job id) in publish order: pair-major, so a pair's settings interleave."""
@@ -147,10 +148,12 @@ def _write_task_snapshot(session, request: RunRequest) -> None:
 
 def _write_jobs(session, request: RunRequest, report: EnqueueReport) -> None:
     now = utcnow()
-    planned = [PlannedJob(jid, pair, setting) for pair, setting, jid in request.jobs()]
-    predictions = predict(session, planned, request.tasks, request.model, request.agent,
-                          request.name)
-    bands = priorities([job.job_id for job in planned], predictions)
+    predictions, bands = {}, {}  # discovery order: no band, so one FIFO list
+    if request.order is StartOrder.longest_first:
+        planned = [PlannedJob(jid, pair, setting) for pair, setting, jid in request.jobs()]
+        predictions = predict(session, planned, request.tasks, request.model, request.agent,
+                              request.name)
+        bands = priorities([job.job_id for job in planned], predictions)
     existing = {job.id: job for job in session.scalars(  # one query, not one per job
         select(Job).where(Job.run_name == request.name))}
     for pair, setting, jid in request.jobs():
@@ -177,7 +180,8 @@ def _write_jobs(session, request: RunRequest, report: EnqueueReport) -> None:
         elif job.state != JobState.queued:
             report.already_finished += 1
         if job.state == JobState.queued:  # its start order, by this enqueue's prediction
-            job.predicted_s, job.priority = predictions[jid].seconds, bands[jid]
+            prediction = predictions.get(jid)
+            job.predicted_s, job.priority = prediction and prediction.seconds, bands.get(jid)
 
 
 def _unpublished_job_ids(store: Store, request: RunRequest) -> list[str]:

@@ -21,6 +21,7 @@ messages go out longest first and are served in that order. A retry or a job add
 keeps its band, so it takes its place by the same rule.
 """
 
+import enum
 import functools
 import math
 import statistics
@@ -39,6 +40,13 @@ SEED_PRIOR_S = {"solo": 1.8 * 60, "coop": 2.4 * 60, "coop-nocomm": 2.2 * 60}
 MIN_SIMILAR = 5  # finished jobs of a setting before their median replaces the seed's prior
 UNKNOWN_FACTOR = 1.5
 SIZE_FACTOR_RANGE = (0.5, 2.0)  # a patch far off the median must not dominate
+
+
+class StartOrder(enum.StrEnum):
+    """``enqueue --order``: which waiting job a free worker slot takes."""
+
+    longest_first = "longest-first"  # by prediction (above): the default
+    discovery = "discovery"  # the selection's own order, pair by pair (a FIFO queue's)
 
 
 @dataclass(frozen=True)

@@ -3,10 +3,11 @@
 The scheduler (enqueue, evaluate, control, the sweeper) and a worker re-queueing a job use it.
 """
 
+import itertools
 import logging
 
 from celery import Celery
-from kombu.exceptions import OperationalError
+from kombu.exceptions import BatchPublishError, OperationalError
 from sqlalchemy import select
 
 from coopbench.config import Settings
@@ -21,6 +22,8 @@ log = logging.getLogger(__name__)
 RUN_JOB_TASK = "coopbench.run_job"
 EVALUATE_TASK = "coopbench.evaluate"
 BROKER_CHECK_TIMEOUT_S = 5
+PUBLISH_BATCH = 500  # messages per round trip to the broker
+BATCH_COMMANDS = 4 * PUBLISH_BATCH  # a message is two Redis commands (its event the second)
 
 
 class Publisher:
@@ -51,12 +54,14 @@ class Publisher:
 
     def publish_stored(self, store: Store, job_ids: list[str]) -> list[str]:
         """Publish jobs with the label and priority band the store has for each, longest
-        expected first: every publisher after enqueue (retries, the sweeper, control)."""
+        expected first (ties, and jobs enqueued in discovery order, in the order given): every
+        publisher after enqueue (retries, the sweeper, control)."""
         with store.session() as session:
             rows = session.execute(
                 select(Job.id, Job.run_name, Job.setting, Job.repo, Job.task_id, Job.features,
                        Job.priority, Job.predicted_s).where(Job.id.in_(job_ids))).all()
-        rows.sort(key=lambda row: (row.priority or 0, -(row.predicted_s or 0)))
+        given = {jid: index for index, jid in enumerate(job_ids)}  # ties keep the caller's order
+        rows.sort(key=lambda row: (row.priority or 0, -(row.predicted_s or 0), given[row.id]))
         labels = {row.id: job_label(row.run_name, row.setting, row.repo, row.task_id,
                                     row.features) for row in rows}
         return self.publish([row.id for row in rows], labels,
@@ -74,14 +79,19 @@ class Publisher:
         labels, priorities = labels or {}, priorities or {}
         try:
             with self.app.producer_or_acquire() as producer:
-                for task_id, argument in calls:
-                    shown = labels.get(task_id)
-                    self.app.send_task(task, args=[argument], task_id=task_id,
-                                       queue=self.settings.queue, producer=producer,
-                                       priority=priorities.get(task_id),
-                                       argsrepr=repr([argument, shown]) if shown else None)
-                    sent.append(argument)
-        except (OperationalError, OSError) as error:
+                for chunk in itertools.batched(calls, PUBLISH_BATCH):
+                    # One Redis pipeline per chunk (kombu's batch): the messages and their
+                    # task-sent events in one round trip, not one each.
+                    with producer.batch(max_size=BATCH_COMMANDS):
+                        for task_id, argument in chunk:
+                            shown = labels.get(task_id)
+                            self.app.send_task(task, args=[argument], task_id=task_id,
+                                               queue=self.settings.queue, producer=producer,
+                                               priority=priorities.get(task_id),
+                                               argsrepr=repr([argument, shown]) if shown else None)
+                    sent.extend(argument for _, argument in chunk)
+        except (OperationalError, BatchPublishError, OSError) as error:
+            # A failed chunk counts as unsent: publishing it again is harmless (the claim).
             log.error("publishing stopped after %d of %d messages: %s", len(sent), len(calls), error)
             raise BrokerUnavailable(
                 f"the broker failed after {len(sent)} of {len(calls)} messages: {error}. "

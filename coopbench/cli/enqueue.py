@@ -25,6 +25,7 @@ from coopbench.evaluation.patches import TestFilter
 from coopbench.job.setting import AGENT_SETTINGS, ENQUEUED_SETTINGS, Setting, parse_settings, setting_row
 from coopbench.sandbox.containers import Network
 from coopbench.secrets import secret_keys
+from scheduler.order import StartOrder
 
 # Upstream's per-agent budgets, read from its installed default agent's config.
 DEFAULT_STEP_LIMIT, DEFAULT_COST_LIMIT_USD = upstream_agent_limits()
@@ -78,6 +79,10 @@ def enqueue(
         min=0, help="Stop starting new jobs once the run has spent this many USD (0: no cap). "
         "Given again on a resumed run, it replaces the cap.")] = None,
     force: Annotated[bool, typer.Option(help="Re-run jobs that already finished.")] = False,
+    order: Annotated[StartOrder, typer.Option(
+        help="Which queued job a free worker takes: longest-first (expected duration, from "
+        "earlier runs in the store or a prior; on every host) or discovery (the selection's "
+        "order, pair by pair, first in first out).")] = StartOrder.longest_first,
     team_no_task_list: Annotated[bool, typer.Option(
         "--team-no-task-list", help="(team) no shared task list, pre-seeding or metrics.")] = False,
     team_no_scratchpad: Annotated[bool, typer.Option(
@@ -109,7 +114,7 @@ def enqueue(
         agent=agent, model=model, step_limit=step_limit, cost_limit_usd=cost_limit,
         image_template=image_template or config.image_template,
         sandbox_network=sandbox_network.value, test_filter=test_filter.value, pull=pull.value,
-        agent_config=overrides, cost_cap_usd=cost_cap, force=force,
+        agent_config=overrides, cost_cap_usd=cost_cap, force=force, order=order,
         team_features=team_switches(team_no_task_list=team_no_task_list,
                                     team_no_scratchpad=team_no_scratchpad, team_no_mcp=team_no_mcp,
                                     team_no_auto_refresh=team_no_auto_refresh,

@@ -17,6 +17,7 @@ from scheduler.order import (
     UNKNOWN_FACTOR,
     PlannedJob,
     Prediction,
+    StartOrder,
     predict,
     priorities,
 )
@@ -88,6 +89,21 @@ def test_bands_cut_the_longest_first_order_into_equal_parts():
     assert sorted(bands.values()) == [band for band in range(PRIORITY_LEVELS) for _ in range(2)]
     ties = [jid for jid in order if predictions[jid].seconds == 4.0]
     assert ties == ["j4", "j9", "j14", "j19"]  # ties keep the run's order
+
+
+def test_discovery_order_publishes_pair_by_pair_without_bands(settings, store, redis_client, queue):
+    """``--order discovery``: history is ignored, no job gets a band, and the queue is the
+    selection's order, pair by pair with settings interleaved (a FIFO)."""
+    pairs = demo_pairs("ledger_task", 4)
+    add_history(store, f"hist-{queue[-8:]}", {(pairs[3], "solo"): 900, (pairs[2], "coop"): 600})
+    request = run_request(f"D-{queue[-8:]}", "img", pairs, settings=[Setting.solo, Setting.coop],
+                          order=StartOrder.discovery)
+    enqueue_run(settings, request)
+    assert queued_ids(redis_client, queue) == [jid for _, _, jid in request.jobs()]
+    with store.session() as session:
+        stored = session.execute(select(Job.priority, Job.predicted_s)
+                                 .where(Job.run_name == request.name)).all()
+    assert set(stored) == {(None, None)}
 
 
 @pytest.mark.docker
