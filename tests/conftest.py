@@ -18,6 +18,7 @@ from coopbench.dataset.images import image_name
 from coopbench.dataset.images.build import build_task_image
 from coopbench.dataset.tasks import demo_dataset_path, load_tasks
 from coopbench.store import Store
+from tests.compose import images as compose_images_module
 from tests.evaluation import differential as differential_module
 from tests.support.broker import clear_queue
 from tests.support.env import settings_env
@@ -37,6 +38,7 @@ DEMO_IMAGE_TEMPLATE = "coopbench-test-{slug}:task{task_id}"
 
 WORKER_LOG_TAIL = 40  # lines of each worker's log shown under a failed test
 DIFFERENTIAL_SELECTED = pytest.StashKey[bool]()
+COMPOSE_BUILD_SELECTED = pytest.StashKey[bool]()
 DATABASES = ["sqlite", "postgresql"]
 
 # The slow tier: whatever needs Docker or starts worker or CLI processes. The fast tier
@@ -67,12 +69,15 @@ def pytest_collection_modifyitems(config, items):
         if (SLOW_FIXTURES & set(item.fixturenames) or item.get_closest_marker("docker")
                 or item.path.parent.name in SLOW_FOLDERS):
             item.add_marker(pytest.mark.slow)
-    # The differential test's scoring starts with the session and runs beside everything
-    # else (tests/evaluation/differential.py); its tests go last, to check what it found.
+    # Two slow preparations start with the session and run beside everything else; the
+    # tests that need them go last: the compose stack's images (tests/compose/images.py),
+    # then the differential test's scoring (tests/evaluation/differential.py).
+    compose = [item for item in items if item.path.name == compose_images_module.MODULE]
     differential = [item for item in items if item.path.name == differential_module.MODULE]
-    if differential:
-        items[:] = [item for item in items if item.path.name != differential_module.MODULE]
-        items += differential
+    items[:] = [item for item in items if item not in compose and item not in differential]
+    items += compose + differential
+    config.stash[COMPOSE_BUILD_SELECTED] = any("compose_images" in item.fixturenames
+                                               for item in compose)
     config.stash[DIFFERENTIAL_SELECTED] = bool(differential)
 
 
@@ -195,6 +200,20 @@ def differential(request, tmp_path_factory):
     scorer.start()
     yield scorer
     scorer.stop()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def compose_build(request, tmp_path_factory):
+    """The compose stack's images, building from the session's first test when a test that
+    needs them was collected (else None)."""
+    if not request.config.stash.get(COMPOSE_BUILD_SELECTED, False):
+        yield None
+        return
+    build = compose_images_module.BackgroundBuild(
+        tmp_path_factory.mktemp("compose-images") / "build.log")
+    build.start()
+    yield build
+    build.stop()
 
 
 # The venv's own entry point first: another coopbench on PATH would test other code.

@@ -4,13 +4,13 @@ in the stack's PostgreSQL, Flower behind basic auth listing every job and both w
 then `down -v` with nothing left behind.
 
 The images come from scripts/compose-images.sh, which builds only what changed (the first
-build takes a few minutes, a check afterwards a fraction of a second)."""
+build takes a few minutes, a check afterwards a fraction of a second); the suite starts it
+with the session and runs these tests last (tests/compose/images.py)."""
 
 import ast
 import base64
 import json
 import re
-import subprocess
 import time
 import urllib.error
 import urllib.request
@@ -35,9 +35,8 @@ WORKERS = 2
 
 
 @pytest.fixture(scope="module")
-def compose_images() -> None:
-    subprocess.run(["bash", str(REPO_ROOT / "scripts" / "compose-images.sh")], check=True,
-                   timeout=1200)
+def compose_images(compose_build) -> None:
+    compose_build.wait()  # started with the session (tests/compose/images.py)
 
 
 @pytest.fixture
