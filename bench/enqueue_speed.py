@@ -23,15 +23,14 @@ from pathlib import Path
 
 os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
 
-import psycopg
 import redis
+from throwaway_database import fresh_database  # bench/ is the script's folder, on sys.path
 
 from coopbench.config import Settings
 from coopbench.dataset.tasks import demo_dataset_path
 from scheduler.broker_contents import KombuRedisLayout
 from workers.celery_app import make_app
 
-PG_ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
 REDIS_URL = "redis://127.0.0.1:6379/13"
 FEATURES_PER_TASK = 4  # six pairs each
 SETTINGS = "solo,coop,coop-nocomm"
@@ -50,19 +49,6 @@ def make_dataset(root: Path, pairs: int) -> Path:
             if (demo / extra).exists():
                 shutil.copy(demo / extra, task / extra)
     return root
-
-
-def fresh_database(kind: str, work: Path) -> tuple[str, callable]:
-    if kind == "sqlite":
-        return f"sqlite:///{work / 'bench.db'}", lambda: None
-    name = f"coopbench_bench_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-
-    def drop() -> None:
-        with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    return f"postgresql+psycopg://postgres@127.0.0.1:5432/{name}", drop
 
 
 def raw_publish_s(messages: int) -> float:

@@ -35,8 +35,8 @@ from collections import defaultdict
 os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
 
 import docker
-import psycopg
 import redis
+from throwaway_database import fresh_database  # bench/ is the script's folder, on sys.path
 
 import coopbench.evaluation.backend as backend
 import coopbench.job.runner as runner
@@ -51,7 +51,6 @@ from coopbench.store import Store
 from scheduler.broker_contents import KombuRedisLayout
 from scheduler.enqueue import RunRequest, enqueue_run
 
-PG_ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
 REDIS_URL = "redis://127.0.0.1:6379/13"
 BASE_IMAGE = os.environ.get("COOPBENCH_BASE_IMAGE", "coopbench/base:bookworm")
 SETTINGS = (Setting.solo, Setting.coop)
@@ -175,17 +174,6 @@ def ensure_images(client: docker.DockerClient, template: str) -> None:
             build_task_image(client, task, name, BASE_IMAGE)
 
 
-def fresh_database() -> tuple[str, callable]:
-    name = f"coopbench_bench_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-
-    def drop() -> None:
-        with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    return f"postgresql+psycopg://postgres@127.0.0.1:5432/{name}", drop
-
-
 def enqueue(settings: Settings, run: str, template: str, pairs: list) -> list[tuple[str, str, str]]:
     """The run's jobs as (setting, image, job id), pair-major: solo and coop alternate."""
     dataset = demo_dataset_path()
@@ -240,7 +228,7 @@ def main() -> int:
     args = parser.parse_args()
     client = docker.from_env()
     ensure_images(client, args.image_template)
-    database_url, drop = fresh_database()
+    database_url, drop = fresh_database("postgresql")
     queue = f"bench-overhead-{uuid.uuid4().hex[:6]}"
     settings = Settings(database_url=database_url, broker_url=REDIS_URL, queue=queue)
     Store(database_url).upgrade()

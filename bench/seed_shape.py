@@ -38,9 +38,9 @@ from pathlib import Path
 
 os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
 
-import psycopg
 import redis
 from sqlalchemy import func, select
+from throwaway_database import fresh_database  # bench/ is the script's folder, on sys.path
 
 from coopbench.config import Settings
 from coopbench.dataset.subsets import load_subset
@@ -53,7 +53,6 @@ from scheduler.order import StartOrder
 
 BENCH_DIR = Path(__file__).resolve().parent
 LITE = BENCH_DIR.parent.parent / "shared" / "fixtures" / "cooperbench" / "subsets" / "lite.json"
-PG_ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
 REDIS_URL = "redis://127.0.0.1:6379/12"
 DURATIONS_KEY = "coopbench-bench:durations"  # read by bench/sleep_worker.py
 SLOTS = 4
@@ -115,19 +114,6 @@ def make_dataset(root: Path) -> Path:
     (root / "subsets").mkdir()
     shutil.copy(LITE, root / "subsets" / "lite.json")
     return root
-
-
-def fresh_database(kind: str, work: Path) -> tuple[str, callable]:
-    if kind == "sqlite":
-        return f"sqlite:///{work / 'bench.db'}", lambda: None
-    name = f"coopbench_seed_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-
-    def drop() -> None:
-        with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    return f"postgresql+psycopg://postgres@127.0.0.1:5432/{name}", drop
 
 
 def start_worker(settings: Settings, log_file: Path) -> subprocess.Popen:
