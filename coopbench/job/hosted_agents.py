@@ -80,7 +80,7 @@ def run_hosted_agents(spec: JobSpec, claim: Claim, services: Services,
         raise
     if not row.multi_agent:
         return AgentsOutcome(results, [], files, delete_bus=delete_bus)
-    conversation = upstream_conversation(results)
+    conversation = upstream_conversation(results, team=row.team)
     fields: dict = {"messages_sent": len(conversation)}  # upstream counts conversation.json
     if harvest is not None:
         files |= {LOG_DIR_ARTIFACT + name: json.dumps(value, indent=2, default=str)

@@ -42,3 +42,22 @@ def test_no_send_time_when_the_trajectory_does_not_line_up_with_the_sends():
     conversation = upstream_conversation([odd, agent("agent2", 2, [], [])])
     assert [m["message"] for m in conversation] == ["a", "b"]
     assert not any("sent_at" in m for m in conversation)
+
+
+def test_a_team_reads_no_connector_sends_as_upstreams_team_runner():
+    """Upstream's team runner hands its extraction no ``sent_messages`` (only each agent's
+    messages), so a team's conversation.json holds only sends the model typed as text."""
+    import inspect
+
+    from cooperbench.runner import team
+
+    assert "sent_messages" not in inspect.getsource(team)  # else follow upstream's change
+    typed = {"role": "assistant", "content": 'send_message agent2 "typed"'}
+    agent1 = agent("agent1", 1, [typed, observation("Message sent to agent2", T0 + 1),
+                                 observation("Message sent to agent2", T0 + 2)],
+                   [{"to": "agent2", "content": "typed"}, {"to": "agent2", "content": "by tool"}])
+    agent2 = agent("agent2", 2, [], [])
+    in_team = upstream_conversation([agent1, agent2], team=True)
+    assert [(m["from"], m["to"], m["message"]) for m in in_team] == [("agent1", "agent2", "typed")]
+    in_coop = upstream_conversation([agent1, agent2])
+    assert ("agent1", "agent2", "by tool") in [(m["from"], m["to"], m["message"]) for m in in_coop]

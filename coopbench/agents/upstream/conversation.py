@@ -7,13 +7,17 @@ from datetime import UTC, datetime
 from coopbench.agents.base import AgentResult
 
 
-def upstream_conversation(results: list[AgentResult]) -> list[dict]:
+def upstream_conversation(results: list[AgentResult], team: bool = False) -> list[dict]:
     """conversation.json as upstream's runner builds it (``runner/coop.py``), each message
-    sent through the connector also given coopbench's ``sent_at`` (below)."""
+    sent through the connector also given coopbench's ``sent_at`` (below).
+
+    ``team``: upstream's team runner (``runner/team.py``) hands the extraction no
+    ``sent_messages``, so only what the trajectories' text shows is found; kept so, as
+    upstream writes it and counts it in ``messages_sent``."""
     from cooperbench.runner.coop import _extract_conversation, _message_timestamp_key
 
-    by_agent = {r.agent_id: {"feature_id": r.feature_ids[0], "sent_messages": r.sent_messages,
-                             "messages": r.trajectory} for r in results}
+    by_agent = {r.agent_id: {"feature_id": r.feature_ids[0], "messages": r.trajectory}
+                | ({} if team else {"sent_messages": r.sent_messages}) for r in results}
     sent = [m for m in _extract_conversation(by_agent, list(by_agent)) if not m.get("received")]
     sent.sort(key=_message_timestamp_key)
     times = {r.agent_id: send_times(r) for r in results}
