@@ -14,7 +14,8 @@ per evaluation with the image's entrypoint cleared, commands run with ``exec_run
   command is killed instead (``kill -9 -1`` in the container spares only its PID 1), and
   the next command starts as upstream's would, after the timed-out one has ended;
 - a Docker failure (the engine, a container removed under us when the job's claim was lost,
-  which ends the running command as if it had finished) is remembered: upstream turns it
+  which ends the running command as if it had finished, a command that ended without the
+  engine returning its end) is remembered: upstream turns it
   into an evaluation ``error``, which is a score, so the caller raises it as an
   infrastructure error instead and the evaluation is retried.
 """
@@ -60,12 +61,20 @@ class EvalSandbox:
         self._backend, self._close = backend, close
 
     def exec(self, *args: str) -> ExecOutput:
+        # What ``exec_run`` does, in its three calls: the exec's id tells a command still
+        # running at the limit from an engine that never returned the end of one.
+        api = self._box.container.client.api
         outcome: dict = {}
+        try:
+            exec_id = api.exec_create(self._box.id, list(args), workdir=self._workdir)["Id"]
+        except INFRA_ERRORS as error:
+            self._backend.failed(error)
+            raise
 
         def run() -> None:
             try:
-                outcome["result"] = self._box.container.exec_run(
-                    cmd=list(args), workdir=self._workdir, demux=False)
+                outcome["output"] = api.exec_start(exec_id)
+                outcome["exit_code"] = api.exec_inspect(exec_id)["ExitCode"]
             except BaseException as error:
                 outcome["error"] = error
 
@@ -73,6 +82,7 @@ class EvalSandbox:
         runner.start()
         runner.join(self._timeout)
         if runner.is_alive():
+            self._check_still_running(exec_id)
             log.warning("container %s: command over %s s; killing its processes",
                         self._box.id[:12], self._timeout)
             self._kill_processes()
@@ -81,7 +91,7 @@ class EvalSandbox:
         if "error" in outcome:
             self._backend.failed(outcome["error"])
             raise outcome["error"]
-        exit_code, output = outcome["result"]
+        exit_code, output = outcome["exit_code"], outcome["output"]
         # A command whose container was killed or removed just ends, with no error but not
         # with 0 (137, or no code): a 0 is a command that finished, and needs no inspect.
         if exit_code != 0:
@@ -100,6 +110,21 @@ class EvalSandbox:
             raise
         if not running:
             error = SandboxError(f"container {self._box.id[:12]} stopped under the command")
+            self._backend.failed(error)
+            raise error
+
+    def _check_still_running(self, exec_id: str) -> None:
+        """At the limit, a command that has ended is the engine's failure, not a time-out:
+        it never returned the command's end (Docker's exec streams can hang, moby#38809).
+        Scored as upstream would, it would read as a test that timed out."""
+        try:
+            running = self._box.container.client.api.exec_inspect(exec_id).get("Running")
+        except INFRA_ERRORS as error:
+            self._backend.failed(error)
+            raise
+        if not running:
+            error = SandboxError(f"container {self._box.id[:12]}: the engine did not return the "
+                                 f"end of a command that had ended, within {self._timeout} s")
             self._backend.failed(error)
             raise error
 

@@ -48,6 +48,13 @@ class HangingDockerProxy:
             self._frozen |= self._live
             self._live = set()
 
+    def freeze_open(self) -> None:
+        """What Docker's exec-stream bug shows (moby#38809): the connections open now hang,
+        a command's output stream among them, while the engine answers new ones."""
+        with self._lock:
+            self._frozen |= self._live
+            self._live = set()
+
     def resume(self) -> None:
         with self._lock:
             self._hung = False

@@ -110,3 +110,25 @@ def test_commands_still_time_out_as_before(proxy, run, demo_images):
 
 def docker_client_through(proxy: HangingDockerProxy):
     return docker_client(API_TIMEOUT_S)  # DOCKER_HOST is the proxy's (fixture)
+
+
+def test_an_evaluation_command_whose_end_never_comes_back_is_the_engines_failure(
+        proxy, run, demo_images, docker_client):
+    """Docker can leave a command's stream open after the command ended (moby#38809). At the
+    limit, upstream's backend would score that as a test that timed out; coopbench asks the
+    engine whether the command still runs, and an ended one is an infrastructure error."""
+    from coopbench.evaluation.backend import CoopbenchEvalBackend
+
+    client = docker_client_through(proxy)
+    with CoopbenchEvalBackend(client, ledger_image(demo_images), run, {"run": run}) as backend:
+        box = backend.create_sandbox("any", timeout=4)
+        threading.Timer(1.0, proxy.freeze_open).start()  # while the command runs
+        with pytest.raises(SandboxError, match="did not return the end of a command"):
+            box.exec("sleep", "2")
+        assert isinstance(backend.failure, SandboxError)
+    proxy.resume()
+    with CoopbenchEvalBackend(docker_client, ledger_image(demo_images), run, {"run": run}) as backend:
+        box = backend.create_sandbox("any", timeout=2)
+        outcome = box.exec("sleep", "60")  # still running at the limit: upstream's time-out
+        assert (outcome.returncode, outcome.output) == (-1, "Command timed out after 2 seconds")
+        assert backend.failure is None
