@@ -15,7 +15,7 @@ from coopbench.job.image import with_job_image
 from coopbench.job.services import Services
 from coopbench.job.spec import JobSpec, load_job_spec, stored_patches
 from coopbench.store import Evaluation, EvaluationState
-from coopbench.store.claims import Heartbeat, claim_evaluation
+from coopbench.store.claims import EvaluationClaim, Heartbeat, claim_evaluation
 from coopbench.store.results import record_evaluation_done
 
 log = logging.getLogger(__name__)
@@ -50,17 +50,7 @@ def run_evaluation(evaluation_id: int, services: Services) -> str | None:
     try:
         with Heartbeat(store, claim, lease_s) as heartbeat:
             try:
-                with store.session() as session:
-                    evaluation = session.get(Evaluation, evaluation_id)
-                    session.expunge(evaluation)
-                spec = with_job_image(load_job_spec(store, claim.job_id), services)
-                patches = stored_patches(store, spec, evaluation.attempt_id)
-                outcome = evaluate(services.docker,
-                                   eval_input(spec, evaluation, patches, services, claim.token))
-                if heartbeat.lost.is_set():
-                    raise LeaseLost(f"{claim.label}: lease lost while running")
-                record_evaluation_done(store, claim, evaluation, outcome)
-                return EvaluationState.done
+                return _evaluate_claimed(claim, evaluation_id, heartbeat, services)
             except BaseException as error:  # never left "running", whatever it was
                 failure = classify(error, services.interruptions)
                 state = record_evaluation_failure(store, claim, failure)
@@ -69,3 +59,18 @@ def run_evaluation(evaluation_id: int, services: Services) -> str | None:
                 return state
     finally:  # after the heartbeat: its container, removed in the background
         services.removals.wait()
+
+
+def _evaluate_claimed(claim: EvaluationClaim, evaluation_id: int, heartbeat: Heartbeat, services: Services) -> str:
+    """The claimed evaluation's work: score the attempt's stored patches, record the result."""
+    store = services.store
+    with store.session() as session:
+        evaluation = session.get(Evaluation, evaluation_id)
+        session.expunge(evaluation)
+    spec = with_job_image(load_job_spec(store, claim.job_id), services)
+    patches = stored_patches(store, spec, evaluation.attempt_id)
+    outcome = evaluate(services.docker, eval_input(spec, evaluation, patches, services, claim.token))
+    if heartbeat.lost.is_set():
+        raise LeaseLost(f"{claim.label}: lease lost while running")
+    record_evaluation_done(store, claim, evaluation, outcome)
+    return EvaluationState.done
