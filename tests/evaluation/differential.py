@@ -7,12 +7,14 @@ scoring in background threads when the session starts (if the differential test 
 collected) and runs the differential test last, to compare what was found.
 """
 
+import time
 import uuid
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
 import docker
 
+from coopbench.errors import SandboxError
 from coopbench.evaluation.evaluate import EvalInput, Scoring, evaluate
 from tests.support.real_task import REPO, TASK_ID, SoloPatches, all_pairs, read_feature
 
@@ -77,16 +79,47 @@ class Differential:
                       for _, features, _ in self.cases.values() for fid in features}
         self.pool = ThreadPoolExecutor(PARALLEL, thread_name_prefix="differential")
         self.futures: dict[tuple[str, str], Future] = {}
+        self.started = time.monotonic()
+        self.spans: dict[tuple[str, str], tuple[float, float]] = {}  # seconds from the start
+        self.rescored: dict[str, str] = {}  # case -> the infrastructure error of its first try
 
     def start(self) -> None:
         for case in self.cases:
-            self.futures[case, "upstream"] = self.pool.submit(self.upstream, case)
-            self.futures[case, "coopbench"] = self.pool.submit(self.coopbench, case)
+            self.futures[case, "upstream"] = self.pool.submit(self._timed, case, self.upstream)
+            self.futures[case, "coopbench"] = self.pool.submit(self._timed, case, self.coopbench)
+
+    def _timed(self, case: str, side) -> dict:
+        """When each side scored each case: a failure's report says whether it overlapped
+        another's, or stalled."""
+        begun = time.monotonic() - self.started
+        try:
+            return side(case)
+        finally:
+            self.spans[case, side.__name__] = (begun, time.monotonic() - self.started)
+
+    def describe(self, case: str) -> str:
+        """One line per side for a failure's report: when it ran and what it answered."""
+        lines = []
+        for side in ("upstream", "coopbench"):
+            begun, ended = self.spans.get((case, side), (float("nan"), float("nan")))
+            result = self.futures[case, side].result()
+            lines.append(f"{case} {side}: {begun:.0f}-{ended:.0f} s, merge "
+                         f"{result.get('merge', {}).get('status')}, error {result.get('error')!r}"[:600])
+        return "\n".join(lines)
 
     def results(self) -> dict[str, tuple[dict, dict]]:
-        """id -> (upstream's result, coopbench's eval.json)."""
-        return {case: (self.futures[case, "upstream"].result(),
-                       self.futures[case, "coopbench"].result()) for case in self.cases}
+        """id -> (upstream's result, coopbench's eval.json). A case whose coopbench side met
+        an infrastructure error (the engine failed it, which a worker retries) is scored
+        again on both sides, once: what upstream's side saw then is suspect too."""
+        found = {}
+        for case in self.cases:
+            try:
+                found[case] = (self.futures[case, "upstream"].result(),
+                               self.futures[case, "coopbench"].result())
+            except SandboxError as error:
+                self.rescored[case] = str(error)
+                found[case] = (self.upstream(case), self.coopbench(case))
+        return found
 
     def stop(self) -> None:
         self.pool.shutdown(wait=True, cancel_futures=True)

@@ -15,6 +15,8 @@ an empty solo patch. Compared field by field: merge status, strategy and diff, a
 status, per feature passed, exit code, tests passed and failed, both_passed, error.
 """
 
+import warnings
+
 import pytest
 
 from coopbench.evaluation.upstream import parse_counts
@@ -33,6 +35,8 @@ FEATURE_FIELDS = ("feature_id", "passed", "exit_code", "tests_passed", "tests_fa
 def scores(differential, docker_client):
     """id -> (upstream's result, coopbench's eval.json), once every case is scored."""
     found = differential.results()
+    for case, error in differential.rescored.items():
+        warnings.warn(f"{case}: scored again after an infrastructure error: {error}", stacklevel=1)
     assert container_names(docker_client, f"coopbench.run={differential.run}") == [], \
         "containers left behind"
     return found
@@ -65,7 +69,7 @@ def test_same_score_as_upstream(scores, case):
     assert fields(ours) == fields(theirs)
 
 
-def test_the_cases_reach_every_branch_of_the_procedure(scores, fixtures_dir):
+def test_the_cases_reach_every_branch_of_the_procedure(scores, differential, fixtures_dir):
     """The inputs are not all alike: they exercise every path of upstream's procedure."""
     merges = {(ours["merge"]["status"], ours["merge"]["strategy"])
               for case, (_, ours) in scores.items() if case.startswith("coop")}
@@ -78,5 +82,6 @@ def test_the_cases_reach_every_branch_of_the_procedure(scores, fixtures_dir):
     assert coop["coop-edits-tests"]["feature1"]["passed"] is True  # the test file was dropped
     assert coop["coop-too-big-to-write"]["error"].startswith("Failed to write patch1.patch")
     # The 36 gold pairs all conflict under a naive merge (gold_conflict_report.json).
-    assert all(coop[f"coop-gold-{a}-{b}"]["merge"]["status"] == "conflicts"
-               for a, b in all_pairs(fixtures_dir))
+    not_conflicting = [f"coop-gold-{a}-{b}" for a, b in all_pairs(fixtures_dir)
+                       if coop[f"coop-gold-{a}-{b}"]["merge"]["status"] != "conflicts"]
+    assert not_conflicting == [], "\n".join(map(differential.describe, not_conflicting))
