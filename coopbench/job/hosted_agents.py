@@ -44,9 +44,10 @@ def run_hosted_agents(spec: JobSpec, claim: Claim, services: Services,
     row = spec.setting
     messaging = row.channel is Channel.bus
     url = messaging_url(services.settings.resolved_bus_url, spec.job.id, attempt)
-    # The attempt's messaging keys, deleted once its outcome is committed (run_job).
+    # The attempt's messaging (and team task list) keys, deleted once its outcome is
+    # committed (run_job).
     delete_bus = (functools.partial(delete_namespace, services.bus_redis, spec.job.id, attempt)
-                  if messaging else None)
+                  if messaging or row.team else None)
     try:
         with tempfile.TemporaryDirectory(prefix="coopbench-agents-") as tmp:
             log_dir = Path(tmp) / "log_dir"

@@ -23,7 +23,11 @@ class Setting(enum.StrEnum):
     coop = "coop"
     coop_nocomm = "coop-nocomm"
     coop_git = "coop-git"  # upstream's `coop --git`: messaging and a shared git remote
+    coop_git_nocomm = "coop-git-nocomm"  # upstream's `coop --git --no-messaging`
     team = "team"  # upstream's `team`: a lead and members, task list, scratchpad, messaging
+    team_git = "team-git"  # upstream's `team --git`
+    team_nocomm = "team-nocomm"  # upstream's `team --no-messaging`: the task list stays
+    team_git_nocomm = "team-git-nocomm"  # upstream's `team --git --no-messaging`
     gold = "gold"  # `coopbench gold-check`: merge the gold patches; no agents, no tests
 
 
@@ -76,8 +80,16 @@ SETTINGS: dict[Setting, SettingRow] = {row.setting: row for row in (
                Scoring.merged, "coop", enqueued=True),
     SettingRow(Setting.coop_git, Assignment.one_each, Channel.bus, Harness.agents,
                Scoring.merged, "coop", enqueued=True, shared_git=True, hosted_only=True),
+    SettingRow(Setting.coop_git_nocomm, Assignment.one_each, Channel.none, Harness.agents,
+               Scoring.merged, "coop", enqueued=True, shared_git=True, hosted_only=True),
     SettingRow(Setting.team, Assignment.one_each, Channel.bus, Harness.agents, Scoring.merged,
                "team", enqueued=True, hosted_only=True, team=True),
+    SettingRow(Setting.team_git, Assignment.one_each, Channel.bus, Harness.agents,
+               Scoring.merged, "team", enqueued=True, shared_git=True, hosted_only=True, team=True),
+    SettingRow(Setting.team_nocomm, Assignment.one_each, Channel.none, Harness.agents,
+               Scoring.merged, "team", enqueued=True, hosted_only=True, team=True),
+    SettingRow(Setting.team_git_nocomm, Assignment.one_each, Channel.none, Harness.agents,
+               Scoring.merged, "team", enqueued=True, shared_git=True, hosted_only=True, team=True),
     SettingRow(Setting.gold, Assignment.one_each, Channel.none, Harness.gold_merge, None,
                "coop", enqueued=False),
 )}

@@ -48,7 +48,8 @@ def test_settings_are_parsed_with_a_clear_error():
     assert parse_settings("solo, coop,coop-nocomm,solo") == [Setting.solo, Setting.coop,
                                                              Setting.coop_nocomm]
     assert parse_settings("coop-git,team") == [Setting.coop_git, Setting.team]
-    with pytest.raises(ConfigError, match="unknown setting 'teams'.*solo, coop, coop-nocomm, coop-git, team"):
+    with pytest.raises(ConfigError, match="unknown setting 'teams'.*solo, coop, coop-nocomm, coop-git, "
+                                          "coop-git-nocomm, team, team-git, team-nocomm, team-git-nocomm"):
         parse_settings("solo,teams")
     with pytest.raises(ConfigError, match="unknown setting 'gold'"):  # gold-check's, not enqueue's
         parse_settings("gold")
@@ -59,7 +60,9 @@ def test_settings_are_parsed_with_a_clear_error():
 def test_every_setting_has_one_row_and_enqueue_offers_the_agent_settings():
     assert set(SETTINGS) == set(Setting)
     assert AGENT_SETTINGS == (Setting.solo, Setting.coop, Setting.coop_nocomm)  # the default
-    assert ENQUEUED_SETTINGS == (*AGENT_SETTINGS, Setting.coop_git, Setting.team)
+    assert ENQUEUED_SETTINGS == (*AGENT_SETTINGS, Setting.coop_git, Setting.coop_git_nocomm,
+                                 Setting.team, Setting.team_git, Setting.team_nocomm,
+                                 Setting.team_git_nocomm)
     git, team = setting_row("coop-git"), setting_row("team")
     assert (git.channel, git.shared_git, git.hosted_only, git.layout_name) == (Channel.bus, True, True, "coop")
     assert (team.channel, team.team, team.hosted_only, team.layout_name) == (Channel.bus, True, True, "team")
@@ -85,3 +88,23 @@ def test_a_group_has_one_folder_name_and_one_label():
     assert group_label("ledger_task", 0, [2, 1]) == "ledger_task/0 f1_f2"
     job = Job(id="j", repo="ledger_task", task_id=0, features=[3, 1, 2], setting="coop")
     assert job_dir("run", job) == Path("run-coop/coop/ledger_task/0/f1_f2_f3")
+
+
+# upstream's `cooperbench run --setting S [--git] [--no-messaging]` for each coopbench setting
+UPSTREAM_FLAGS = {
+    "coop": ("coop", False, True), "coop-nocomm": ("coop", False, False),
+    "coop-git": ("coop", True, True), "coop-git-nocomm": ("coop", True, False),
+    "team": ("team", False, True), "team-nocomm": ("team", False, False),
+    "team-git": ("team", True, True), "team-git-nocomm": ("team", True, False),
+}
+
+
+def test_every_combination_of_upstreams_setting_and_flags_is_one_setting():
+    multi = {row.setting.value: row for row in SETTINGS.values()
+             if row.multi_agent and row.setting is not Setting.gold}
+    assert set(multi) == set(UPSTREAM_FLAGS)
+    for name, (setting, git, messaging) in UPSTREAM_FLAGS.items():
+        row = multi[name]
+        assert (row.layout_name, row.team, row.shared_git, row.channel is Channel.bus) == (
+            setting, setting == "team", git, messaging), name
+        assert row.hosted_only is (git or row.team), name  # upstream's git connector, harness
