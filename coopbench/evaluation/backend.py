@@ -114,19 +114,29 @@ class EvalSandbox:
             raise error
 
     def _check_still_running(self, exec_id: str) -> None:
-        """At the limit, a command that has ended is the engine's failure, not a time-out:
-        it never returned the command's end (Docker's exec streams can hang, moby#38809).
-        Scored as upstream would, it would read as a test that timed out."""
+        """At the limit, a command that has ended, with no process of it left, is the
+        engine's failure, not a time-out: the engine never returned the command's end
+        (Docker's exec streams can hang, moby#38809), which upstream's backend would score
+        as a test that timed out. A command whose processes live on (one it started in the
+        background still holds its output open) times out as upstream's does."""
+        api = self._box.container.client.api
         try:
-            running = self._box.container.client.api.exec_inspect(exec_id).get("Running")
+            running = api.exec_inspect(exec_id).get("Running")
+            live = running or self._processes_besides_init() > 0
         except INFRA_ERRORS as error:
             self._backend.failed(error)
             raise
-        if not running:
+        if not live:
             error = SandboxError(f"container {self._box.id[:12]}: the engine did not return the "
                                  f"end of a command that had ended, within {self._timeout} s")
             self._backend.failed(error)
             raise error
+
+    def _processes_besides_init(self) -> int:
+        """Processes in the container other than its PID 1 (``sleep infinity``) and zombies."""
+        top = self._box.container.top(ps_args="-o pid,stat")
+        stat = top["Titles"].index("STAT")
+        return sum(1 for row in top.get("Processes") or [] if not row[stat].startswith("Z")) - 1
 
     def _kill_processes(self) -> None:
         try:

@@ -129,6 +129,8 @@ def test_an_evaluation_command_whose_end_never_comes_back_is_the_engines_failure
     proxy.resume()
     with CoopbenchEvalBackend(docker_client, ledger_image(demo_images), run, {"run": run}) as backend:
         box = backend.create_sandbox("any", timeout=2)
-        outcome = box.exec("sleep", "60")  # still running at the limit: upstream's time-out
-        assert (outcome.returncode, outcome.output) == (-1, "Command timed out after 2 seconds")
+        for command in ("sleep 60",  # still running at the limit: upstream's time-out
+                        "sleep 60 & echo started"):  # ended, but its child holds the output
+            outcome = box.exec("bash", "-c", command)
+            assert (outcome.returncode, outcome.output) == (-1, "Command timed out after 2 seconds")
         assert backend.failure is None
