@@ -82,7 +82,7 @@ class EvalSandbox:
         runner.start()
         runner.join(self._timeout)
         if runner.is_alive():
-            self._check_still_running(exec_id)
+            self._check_command_lives(exec_id)
             log.warning("container %s: command over %s s; killing its processes",
                         self._box.id[:12], self._timeout)
             self._kill_processes()
@@ -113,7 +113,7 @@ class EvalSandbox:
             self._backend.failed(error)
             raise error
 
-    def _check_still_running(self, exec_id: str) -> None:
+    def _check_command_lives(self, exec_id: str) -> None:
         """At the limit, a command that has ended, with no process of it left, is the
         engine's failure, not a time-out: the engine never returned the command's end
         (Docker's exec streams can hang, moby#38809), which upstream's backend would score

@@ -45,8 +45,7 @@ class HangingDockerProxy:
     def hang(self) -> None:
         with self._lock:
             self._hung = True
-            self._frozen |= self._live
-            self._live = set()
+        self.freeze_open()
 
     def freeze_open(self) -> None:
         """What Docker's exec-stream bug shows (moby#38809): the connections open now hang,
