@@ -184,7 +184,7 @@ def enqueue(settings: Settings, run: str, template: str, pairs: list) -> list[tu
         image_template=template, pull="never")
     enqueue_run(settings, request)
     return [(str(setting), image_name(template, pair.repo, pair.task_id), job_id)
-            for pair, setting, job_id in request.jobs()]
+            for pair, setting, job_id, _ in request.jobs()]
 
 
 def measure(services: Services, jobs: list, client: docker.DockerClient) -> tuple[list, dict]:

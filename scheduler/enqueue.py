@@ -8,6 +8,7 @@ committed but not published is found again by the next enqueue (or the sweeper).
 
 import logging
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from sqlalchemy import select
 
@@ -25,6 +26,13 @@ from scheduler.order import PlannedJob, StartOrder, predict, priorities
 from workers.publish import Publisher
 
 log = logging.getLogger(__name__)
+
+
+class RequestedJob(NamedTuple):
+    pair: Pair
+    setting: Setting
+    job_id: str
+    repeat: int  # 1..K
 
 
 @dataclass(frozen=True)
@@ -47,10 +55,14 @@ class RunRequest:
     cost_cap_usd: float | None = None  # None: keep the run's (no cap for a new run); 0: no cap
     force: bool = False
     order: StartOrder = StartOrder.longest_first  # which queued job starts first
+    repeats: int = 1  # each (pair, setting) this many times, as separate jobs
 
-    def jobs(self) -> list[tuple[Pair, Setting, str]]:
-        """(pair, setting, job id) in publish order: pair-major, so a pair's settings interleave."""
-        return [(pair, setting, job_id(self.name, pair.repo, pair.task_id, pair.features, setting))
+    def jobs(self) -> list[RequestedJob]:
+        """The run's jobs in publish order: repeat-major (a run stopped early has whole
+        repeats), then pair-major, so a pair's settings interleave."""
+        return [RequestedJob(pair, setting, job_id(self.name, pair.repo, pair.task_id,
+                                                   pair.features, setting, repeat), repeat)
+                for repeat in range(1, self.repeats + 1)
                 for pair in self.pairs for setting in self.settings]
 
 @dataclass
@@ -150,20 +162,20 @@ def _write_jobs(session, request: RunRequest, report: EnqueueReport) -> None:
     now = utcnow()
     predictions, bands = {}, {}  # discovery order: no band, so one FIFO list
     if request.order is StartOrder.longest_first:
-        planned = [PlannedJob(jid, pair, setting) for pair, setting, jid in request.jobs()]
+        planned = [PlannedJob(job.job_id, job.pair, job.setting) for job in request.jobs()]
         predictions = predict(session, planned, request.tasks, request.model, request.agent,
                               request.name)
         bands = priorities([job.job_id for job in planned], predictions)
     existing = {job.id: job for job in session.scalars(  # one query, not one per job
         select(Job).where(Job.run_name == request.name))}
-    for pair, setting, jid in request.jobs():
+    for pair, setting, jid, repeat in request.jobs():
         report.jobs_total += 1
         report.by_setting[setting] = report.by_setting.get(setting, 0) + 1
         job = existing.get(jid)
         if job is None:
             job = Job(id=jid, run_name=request.name, repo=pair.repo, task_id=pair.task_id,
-                      features=list(pair.features), setting=setting, state=JobState.queued,
-                      enqueued_at=now)
+                      features=list(pair.features), setting=setting, repeat=repeat,
+                      state=JobState.queued, enqueued_at=now)
             session.add(job)
             report.jobs_added += 1
         elif job.state == JobState.running:
@@ -196,4 +208,4 @@ def _unpublished_job_ids(store: Store, request: RunRequest) -> list[str]:
             select(Job.id).where(Job.run_name == request.name, Job.state == JobState.queued,
                                  Job.published_at.is_(None), is_due())  # retries: when due
         ).all())
-    return [jid for _, _, jid in request.jobs() if jid in pending]
+    return [job.job_id for job in request.jobs() if job.job_id in pending]

@@ -78,6 +78,10 @@ def enqueue(
     cost_cap: Annotated[float | None, typer.Option(
         min=0, help="Stop starting new jobs once the run has spent this many USD (0: no cap). "
         "Given again on a resumed run, it replaces the cap.")] = None,
+    repeats: Annotated[int, typer.Option(
+        min=1, help="Run each (pair, setting) this many times, as separate jobs; the manifest "
+        "and report then give intervals and pass@k. Enqueued again with a larger K, the run "
+        "gains the missing repeats.")] = 1,
     force: Annotated[bool, typer.Option(help="Re-run jobs that already finished.")] = False,
     order: Annotated[StartOrder, typer.Option(
         help="Which queued job a free worker takes: longest-first (expected duration, from "
@@ -94,7 +98,7 @@ def enqueue(
     team_no_protocol: Annotated[bool, typer.Option(
         "--team-no-protocol", help="(team) no typed coop-request/respond/pending verbs.")] = False,
 ) -> None:
-    """Enqueue one job per (pair, setting). Re-enqueueing adds only what is missing."""
+    """Enqueue one job per (pair, setting, repeat). Re-enqueueing adds only what is missing."""
     from scheduler.enqueue import RunRequest, enqueue_run  # Celery is imported only here
 
     if not run.strip():
@@ -114,7 +118,7 @@ def enqueue(
         agent=agent, model=model, step_limit=step_limit, cost_limit_usd=cost_limit,
         image_template=image_template or config.image_template,
         sandbox_network=sandbox_network.value, test_filter=test_filter.value, pull=pull.value,
-        agent_config=overrides, cost_cap_usd=cost_cap, force=force, order=order,
+        agent_config=overrides, cost_cap_usd=cost_cap, force=force, order=order, repeats=repeats,
         team_features=team_switches(team_no_task_list=team_no_task_list,
                                     team_no_scratchpad=team_no_scratchpad, team_no_mcp=team_no_mcp,
                                     team_no_auto_refresh=team_no_auto_refresh,

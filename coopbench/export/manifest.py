@@ -4,6 +4,13 @@ from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime
 
+from coopbench.export.intervals import (
+    LEVEL,
+    pair_bootstrap_mean,
+    pair_bootstrap_rate,
+    pass_at_k,
+    wilson_interval,
+)
 from coopbench.job.outcome import JobOutcome, job_outcome
 from coopbench.job.setting import GAP_BASELINE, Setting, setting_row
 from coopbench.store import AgentRun, Evaluation, Job, JobState
@@ -47,8 +54,17 @@ def group_by_setting(finished: list[FinishedJob]) -> dict[str, list[FinishedJob]
     return {setting: grouped[setting] for setting in order}
 
 
+def group_by_repeat(jobs: list[FinishedJob]) -> dict[int, list[FinishedJob]]:
+    """A setting's jobs per repeat (1..K of ``enqueue --repeats``), in repeat order."""
+    grouped: dict[int, list[FinishedJob]] = {}
+    for item in sorted(jobs, key=lambda j: j.job.repeat):
+        grouped.setdefault(item.job.repeat, []).append(item)
+    return grouped
+
+
 def pair_key(job: Job) -> tuple[str, int, tuple[int, ...]]:
-    """A pair across settings: solo keeps the features in the given order, coop sorts them."""
+    """A pair across settings and repeats: solo keeps the features in the given order, coop
+    sorts them."""
     return job.repo, job.task_id, tuple(sorted(job.features))
 
 
@@ -103,7 +119,45 @@ def setting_summary(jobs: list[FinishedJob]) -> dict:
         "pass_rate": round(both_passed / evaluated, 4) if evaluated else 0.0,
         "success_rate": round(both_passed / attempted, 4) if attempted else 0.0,
         **merge_counts(done),
+        **repeat_figures(jobs),
     }
+
+
+def repeat_figures(jobs: list[FinishedJob]) -> dict:
+    """How sure ``success_rate`` is (``coopbench.export.intervals``), over the same runs:
+    every attempted run of every repeat, errors as failures, each pair one unit of evidence.
+    pass@k for k up to the fewest runs any pair has, once a pair has more than one."""
+    runs = _pair_outcomes(jobs, lambda j: job_outcome(j.job).attempted,
+                          lambda j: job_outcome(j.job) is JobOutcome.passed)
+    figures: dict = {"repeats": max((j.job.repeat for j in jobs), default=1)}
+    if not runs:
+        return figures
+    wins, tries = [sum(r) for r in runs.values()], [len(r) for r in runs.values()]
+    if max(tries) == 1:
+        method, (low, high) = "wilson", wilson_interval(sum(wins), sum(tries))
+    else:
+        method, (low, high) = "pair-bootstrap", pair_bootstrap_rate(wins, tries)
+    figures["success_interval"] = _interval(low, high, method, pairs=len(runs), runs=sum(tries))
+    if max(tries) > 1:
+        pairs = len(runs)
+        figures["pass_at_k"] = {str(k): round(sum(pass_at_k(n, c, k) for n, c in zip(tries, wins))
+                                              / pairs, 4)
+                                for k in range(1, min(tries) + 1)}
+    return figures
+
+
+def _interval(low: float, high: float, method: str, **counts: int) -> dict:
+    return {"level": LEVEL, "method": method, "low": round(low, 4), "high": round(high, 4),
+            **counts}
+
+
+def _pair_outcomes(jobs: list[FinishedJob], counts, passed) -> dict[tuple, list[bool]]:
+    """Per pair, whether each of its runs that ``counts`` ``passed`` (one per repeat)."""
+    outcomes: dict[tuple, list[bool]] = {}
+    for item in jobs:
+        if counts(item):
+            outcomes.setdefault(pair_key(item.job), []).append(passed(item))
+    return outcomes
 
 
 def merge_counts(done: list[FinishedJob]) -> dict:
@@ -128,32 +182,38 @@ def merge_counts(done: list[FinishedJob]) -> dict:
 
 
 def coordination_gap(by_setting: dict[str, list[FinishedJob]]) -> dict | None:
-    """Solo success minus coop success, per coop setting, over the pairs done in both.
+    """Solo success minus coop success, per coop setting, over the pairs done in both, with
+    the paired difference's interval (``coopbench.export.intervals``).
 
-    Success is ``both_passed`` (an evaluation error is a failure). Only pairs that are
-    done in solo and in that coop setting count, so queued, running and failed jobs of
-    either side never skew the comparison. None when no coop setting shares a done pair
-    with solo (a run without solo, for instance).
+    Success is ``both_passed`` (an evaluation error is a failure); with repeats, a pair's
+    success is the fraction of its done runs that passed, and each pair weighs the same.
+    Only pairs that are done in solo and in that coop setting count, so queued, running and
+    failed jobs of either side never skew the comparison. None when no coop setting shares
+    a done pair with solo (a run without solo, for instance).
     """
-    solo = _successes(by_setting.get(GAP_BASELINE.value, []))
+    solo = _done_successes(by_setting.get(GAP_BASELINE.value, []))
     gaps = {}
     for setting, jobs in by_setting.items():
         if setting == GAP_BASELINE or not solo:
             continue
-        coop = _successes(jobs)
-        common = solo.keys() & coop.keys()
+        coop = _done_successes(jobs)
+        common = sorted(solo.keys() & coop.keys())
         if not common:
             continue
-        solo_success = sum(solo[k] for k in common) / len(common)
-        coop_success = sum(coop[k] for k in common) / len(common)
+        solo_each, coop_each = [solo[k] for k in common], [coop[k] for k in common]
+        solo_success, coop_success = sum(solo_each) / len(common), sum(coop_each) / len(common)
+        low, high = pair_bootstrap_mean([a - b for a, b in zip(solo_each, coop_each)])
         gaps[setting] = {
             "pairs": len(common),
             "solo_success": round(solo_success, 4),
             "coop_success": round(coop_success, 4),
             "gap": round(solo_success - coop_success, 4),
+            "gap_interval": _interval(low, high, "pair-bootstrap"),
         }
     return gaps or None
 
 
-def _successes(jobs: list[FinishedJob]) -> dict[tuple, bool]:
-    return {pair_key(j.job): bool(j.job.both_passed) for j in jobs if j.job.state == JobState.done}
+def _done_successes(jobs: list[FinishedJob]) -> dict[tuple, float]:
+    """Per pair, the fraction of its done runs that passed both features."""
+    runs = _pair_outcomes(jobs, lambda j: j.job.state == JobState.done, lambda j: bool(j.job.both_passed))
+    return {key: sum(passed) / len(passed) for key, passed in runs.items()}

@@ -2,7 +2,8 @@
 
 Layout (reference 5, with our run name carrying the setting): per setting, upstream's
 run-level files in ``<out>/<run>-<setting>/`` (see ``upstream_files``), and per job
-``<out>/<run>-<setting>/<solo|coop>/<repo>/<task_id>/f<a>_f<b>/``. Every file is written
+``<out>/<run>-<setting>/<solo|coop>/<repo>/<task_id>/f<a>_f<b>/``; repeats past the first
+of ``enqueue --repeats`` in ``<out>/<run>-<setting>-r<k>/``. Every file is written
 to a temporary name and renamed, and the manifest is written last, so an interrupted
 export never leaves a file half-written.
 """
@@ -22,10 +23,11 @@ from coopbench.export.manifest import (
     MANIFEST_VERSION,
     FinishedJob,
     coordination_gap,
+    group_by_repeat,
     group_by_setting,
     setting_summary,
 )
-from coopbench.export.upstream_files import run_files
+from coopbench.export.upstream_files import run_files, run_folder
 from coopbench.job.setting import setting_row
 from coopbench.store import Artifact, Attempt, Evaluation, Job, JobState, Run, Store, utcnow
 from coopbench.store.results import evaluation_artifact_name
@@ -84,8 +86,9 @@ def export_run(store: Store, run_name: str, out: Path) -> dict:
             _write_job(out, run_name, item, artifacts)
     by_setting = group_by_setting(finished)
     for setting, items in by_setting.items():
-        for name, body in run_files(run, setting, items).items():
-            write_json(out / f"{run_name}-{setting}" / name, body)
+        for repeat, repeat_items in group_by_repeat(items).items():
+            for name, body in run_files(run, setting, repeat_items, repeat).items():
+                write_json(out / run_folder(run_name, setting, repeat) / name, body)
     manifest = {
         "manifest_version": MANIFEST_VERSION,
         "exported_at": utcnow().isoformat(),
@@ -101,8 +104,9 @@ def export_run(store: Store, run_name: str, out: Path) -> dict:
 
 
 def job_dir(run_name: str, job: Job) -> Path:
-    return (Path(f"{run_name}-{job.setting}") / setting_row(job.setting).layout_name / job.repo
-            / str(job.task_id) / group_dir_name(job.features))
+    folder = run_folder(run_name, job.setting, job.repeat or 1)  # None: a job not yet flushed
+    return (Path(folder) / setting_row(job.setting).layout_name / job.repo / str(job.task_id)
+            / group_dir_name(job.features))
 
 
 def _current_artifacts(session, exported: list[FinishedJob]
@@ -143,7 +147,7 @@ def _manifest_entry(item: FinishedJob, run_name: str) -> dict:
     job, evaluation = item.job, item.evaluation
     return {
         "id": job.id, "repo": job.repo, "task_id": job.task_id, "features": job.features,
-        "setting": job.setting, "state": job.state, "attempts": job.attempts,
+        "setting": job.setting, "repeat": job.repeat, "state": job.state, "attempts": job.attempts,
         "eval_status": job.eval_status, "both_passed": job.both_passed,
         "merge_status": job.merge_status, "cost_usd": job.cost_usd, "error": job.error,
         "evaluation": None if evaluation is None else {

@@ -1,4 +1,4 @@
-"""Upstream's run-level files for one ``<out>/<run>-<setting>/`` directory: ``config.json``,
+"""Upstream's run-level files for one ``<out>/<run>-<setting>[-r<k>]/`` directory: ``config.json``,
 ``summary.json`` and ``eval_summary.json`` (reference 5.1, 5.5, 5.9), with upstream's field
 names and types.
 
@@ -16,11 +16,17 @@ from coopbench.store import JobState, Run
 from coopbench.store.states import FINISHED_STATES
 
 
-def run_files(run: Run, setting: str, jobs: list[FinishedJob]) -> dict[str, dict]:
-    """The files of one setting, by name. A file upstream would not have written is left out:
-    ``summary.json`` until a job of the setting has finished, ``eval_summary.json`` until a
+def run_folder(run_name: str, setting: str, repeat: int = 1) -> str:
+    """Upstream's ``<logs>/<run_name>`` of one setting; each repeat past the first is an
+    upstream run of its own (``-r<k>``), so upstream's tools read any one repeat as a run."""
+    return f"{run_name}-{setting}" if repeat == 1 else f"{run_name}-{setting}-r{repeat}"
+
+
+def run_files(run: Run, setting: str, jobs: list[FinishedJob], repeat: int = 1) -> dict[str, dict]:
+    """The files of one setting's repeat, by name. A file upstream would not have written is
+    left out: ``summary.json`` until a job of it has finished, ``eval_summary.json`` until a
     pair has been evaluated (upstream writes none when nothing was evaluated)."""
-    name = f"{run.name}-{setting}"
+    name = run_folder(run.name, setting, repeat)
     files = {"config.json": config_json(run, name, setting, jobs)}
     if any(j.job.state in FINISHED_STATES for j in jobs):
         files["summary.json"] = summary_json(name, jobs)

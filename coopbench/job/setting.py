@@ -132,8 +132,13 @@ def parse_settings(text: str) -> list[Setting]:
     return settings
 
 
-def job_id(run: str, repo: str, task_id: int, features: tuple[int, ...], setting: str) -> str:
+def job_id(run: str, repo: str, task_id: int, features: tuple[int, ...], setting: str,
+           repeat: int = 1) -> str:
+    """A job's id, the same on every host and at every enqueue. The first repeat's key has no
+    repeat in it, so that the runs enqueued before ``--repeats`` existed keep their ids."""
     key = f"{run}|{repo}|{task_id}|{','.join(map(str, features))}|{setting}"
+    if repeat != 1:
+        key += f"|r{repeat}"
     return str(uuid.uuid5(JOB_ID_NAMESPACE, key))
 
 

@@ -69,7 +69,7 @@ class TaskFeature(Base):
 
 
 class Job(Base):
-    """One (pair, setting) of a run. ``id`` is deterministic (see ``coopbench.job.setting``)."""
+    """One (pair, setting, repeat) of a run. ``id`` is deterministic (see ``coopbench.job.setting``)."""
 
     __tablename__ = "jobs"
 
@@ -79,6 +79,7 @@ class Job(Base):
     task_id: Mapped[int]
     features: Mapped[list]  # [a, b] in the order the agents are given them
     setting: Mapped[str] = mapped_column(String(20))
+    repeat: Mapped[int] = mapped_column(Integer, default=1, server_default="1")  # 1..K: --repeats K
     state: Mapped[str] = mapped_column(String(20), index=True, default=JobState.queued)
     # Claim bookkeeping: a claim bumps the fencing token; only its holder may commit.
     fencing_token: Mapped[int] = mapped_column(default=0)

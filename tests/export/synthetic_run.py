@@ -66,6 +66,7 @@ class Spec:
     error: str | None = None
     statuses: tuple[str, ...] = ()  # per agent; Submitted by default
     tokens: dict[str, tuple[int, int, int, int]] = field(default_factory=dict)
+    repeat: int = 1  # of enqueue --repeats
 
 
 def at(minutes: float) -> datetime:
@@ -120,8 +121,9 @@ def add_run(session, name: str = RUN, settings=("solo", "coop", "coop-nocomm"),
 
 def add_job(session, spec: Spec, run: Run | None = None, name: str = RUN) -> None:
     """Rows as the claim (job, attempts) and ``record_done``/``record_failed`` leave them."""
-    job = Job(id=job_id(name, REPO, TASK, spec.features, spec.setting), run_name=name,
+    job = Job(id=job_id(name, REPO, TASK, spec.features, spec.setting, spec.repeat), run_name=name,
               repo=REPO, task_id=TASK, features=list(spec.features), setting=spec.setting,
+              repeat=spec.repeat,
               state=spec.state, attempts=len(spec.workers), fencing_token=len(spec.workers),
               enqueued_at=T0, started_at=at(spec.start) if spec.workers else None,
               finished_at=at(spec.end) if spec.end is not None else None, error=spec.error)

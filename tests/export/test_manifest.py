@@ -5,6 +5,7 @@ import json
 
 from sqlalchemy import update
 
+from coopbench.export.intervals import pair_bootstrap_mean
 from coopbench.export.manifest import MANIFEST_VERSION
 from coopbench.export.run_export import MANIFEST_NAME, export_run
 from coopbench.store import AgentRun
@@ -35,8 +36,9 @@ def test_the_manifest_file_is_what_export_returns(exported):
     assert manifest["manifest_version"] == MANIFEST_VERSION == 2
     assert list(manifest["settings"]) == ["solo", "coop", "coop-nocomm"]
     for figures in manifest["settings"].values():
+        # pass_at_k only with repeats (tests/export/test_repeats.py)
         assert set(figures) == (EXISTING_KEYS | set(NEW_KEYS) | set(ACCOUNTING_KEYS)
-                                | {"provider_wait_seconds"})
+                                | {"provider_wait_seconds", "repeats", "success_interval"})
 
 
 def test_solo_figures(exported):
@@ -97,6 +99,7 @@ def test_coop_nocomm_figures(exported):
 
 def test_coordination_gap(exported):
     manifest, _ = exported
+    intervals = {setting: gap.pop("gap_interval") for setting, gap in manifest["coordination_gap"].items()}
     assert manifest["coordination_gap"] == {
         # Done in solo and coop: 1,2  1,3  2,3  1,4 (coop 2,4 failed, coop 3,4 is queued,
         # solo 3,4 failed). Solo passes 1,2  2,3  1,4 -> 3/4; coop passes 1,2  1,3 -> 2/4
@@ -107,6 +110,14 @@ def test_coordination_gap(exported):
         "coop-nocomm": {"pairs": 3, "solo_success": 0.6667, "coop_success": 0.3333,
                         "gap": 0.3333},
     }
+    # The paired difference's interval is over the same pairs' differences, in pair order
+    # (1,2  1,3  1,4  2,3): solo minus coop per pair.
+    differences = {"coop": [0, -1, 1, 1], "coop-nocomm": [0, 0, 1]}
+    for setting, values in differences.items():
+        low, high = pair_bootstrap_mean(values)
+        assert intervals[setting] == {"level": 0.95, "method": "pair-bootstrap",
+                                      "low": round(low, 4), "high": round(high, 4)}
+        assert low <= manifest["coordination_gap"][setting]["gap"] <= high
 
 
 def test_no_coordination_gap_without_solo(store, tmp_path):

@@ -56,7 +56,7 @@ def test_cleanup_removes_what_no_live_attempt_owns(settings, queue, docker_clien
     request = ledger_request(run, "never-pulled-{slug}:task{task_id}", [(1, 2), (1, 3)],
                              list(AGENT_SETTINGS))
     enqueue_run(settings, request)
-    done, expired, retaken, live, eval_expired, eval_live = [j for _, _, j in request.jobs()]
+    done, expired, retaken, live, eval_expired, eval_live = [job.job_id for job in request.jobs()]
     store = Store(settings.database_url)
     now = utcnow()
 
@@ -121,7 +121,7 @@ def test_sweep_cleanup_flag_removes_a_finished_jobs_container(settings, queue, d
     request = ledger_request(run, "never-pulled-{slug}:task{task_id}", [(1, 2)],
                              list(AGENT_SETTINGS)[:2])
     enqueue_run(settings, request)
-    done, live = [j for _, _, j in request.jobs()]
+    done, live = [job.job_id for job in request.jobs()]
     store = Store(settings.database_url)
     assert claim_job(store, live, "live-worker", lease_s=60)
     with store.session() as session, session.begin():

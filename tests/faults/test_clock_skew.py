@@ -50,7 +50,7 @@ def test_workers_minutes_apart_agree_on_leases(fault_settings, queue, slow_image
     settings = fault_settings
     run = f"skew-{queue[-8:]}"
     request = ledger_request(run, slow_images, [(1, 3), (2, 4)], [Setting.solo])
-    first_id, second_id = (job_id for _, _, job_id in request.jobs())
+    first_id, second_id = (job.job_id for job in request.jobs())
     store = Store(settings.database_url)
     ahead = LocalWorkers(settings, 1, 1, tmp_path / "ahead", "ahead", skewed(+SKEW_MIN))
     behind = LocalWorkers(settings, 1, 1, tmp_path / "behind", "behind", skewed(-SKEW_MIN))

@@ -30,7 +30,7 @@ def test_jobs_lost_with_redis_are_published_again_and_run_once(fault_settings, d
     settings = fault_settings.model_copy(update={"broker_url": server.url})
     run = f"restart-{settings.queue[-8:]}"
     request = ledger_request(run, demo_images, [(1, 3), (1, 4)], [Setting.solo, Setting.coop])
-    job_ids = [job_id for _, _, job_id in request.jobs()]
+    job_ids = [job.job_id for job in request.jobs()]
     store = Store(settings.database_url)
     enqueue_run(settings, request)  # no worker yet: the messages wait in Redis
     client = server.client()

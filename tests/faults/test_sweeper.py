@@ -33,7 +33,7 @@ def enqueue(settings, pairs=((1, 2),)) -> list[str]:
     request = ledger_request(f"sweep-{settings.queue[-8:]}", NO_IMAGE, list(pairs),
                              list(AGENT_SETTINGS))
     enqueue_run(settings, request)
-    return [job_id for _, _, job_id in request.jobs()]
+    return [job.job_id for job in request.jobs()]
 
 
 def published_at(store: Store, job_id: str):

@@ -33,7 +33,7 @@ def test_a_killed_workers_job_is_finished_once_by_another(fault_settings, queue,
     settings = fault_settings
     run = f"crash-{queue[-8:]}"
     request = ledger_request(run, slow_images, [(1, 3)], [Setting.solo])
-    [(_, _, job_id)] = request.jobs()
+    [(_, _, job_id, _)] = request.jobs()
     store = Store(settings.database_url)
     env = {"COOPBENCH_SWEEP_INTERVAL_S": str(settings.sweep_interval_s)}
     doomed = LocalWorkers(settings, 1, 1, tmp_path / "doomed", "doomed", env)

@@ -128,6 +128,33 @@ def test_job_ids_are_the_same_for_the_same_run_on_another_store(cli, database_ur
     assert ids.isdisjoint(_expected_ids("R2", "coop", task_id=0))  # the run name is in the id
 
 
+def test_repeats_are_separate_jobs_and_a_larger_k_adds_only_the_missing_ones(
+        cli, database_url, redis_client, queue):
+    selection = ("--settings", "solo,coop", "--task", "0")
+    first = cli(*_enqueue_args(*selection, "--repeats", "2"))
+    assert first.returncode == 0, first.stderr
+    assert "24 jobs (24 new, 0 reset, 0 already finished, 0 running), 24 published" in _summary(first)
+    jobs = _jobs(database_url)
+    pairs = discover_pairs(DEMO, task_id=0)
+    for pair in pairs:
+        for setting in ("solo", "coop"):
+            ids = [job_id("R", pair.repo, pair.task_id, pair.features, setting, repeat)
+                   for repeat in (1, 2)]
+            assert [jobs[jid].repeat for jid in ids] == [1, 2]
+    # The first repeat keeps the id a run without --repeats has, so older runs resume.
+    assert set(_expected_ids("R", "solo,coop", task_id=0)) == {
+        jid for jid, job in jobs.items() if job.repeat == 1}
+
+    more = cli(*_enqueue_args(*selection, "--repeats", "3"))
+    assert more.returncode == 0, more.stderr
+    assert "36 jobs (12 new, 0 reset, 0 already finished, 0 running), 12 published" in _summary(more)
+    assert Counter(job.repeat for job in _jobs(database_url).values()) == {1: 12, 2: 12, 3: 12}
+    assert queue_length(redis_client, queue) == 36
+
+    refused = cli(*_enqueue_args(*selection, "--repeats", "0"))
+    assert refused.returncode != 0 and "--repeats" in refused.stderr
+
+
 def test_enqueue_twice_adds_nothing_and_publishes_nothing(cli, database_url, redis_client, queue):
     assert cli(*_enqueue_args()).returncode == 0
     published_at = {jid: job.published_at for jid, job in _jobs(database_url).items()}

@@ -99,7 +99,7 @@ def test_discovery_order_publishes_pair_by_pair_without_bands(settings, store, r
     request = run_request(f"D-{queue[-8:]}", "img", pairs, settings=[Setting.solo, Setting.coop],
                           order=StartOrder.discovery)
     enqueue_run(settings, request)
-    assert queued_ids(redis_client, queue) == [jid for _, _, jid in request.jobs()]
+    assert queued_ids(redis_client, queue) == [job.job_id for job in request.jobs()]
     with store.session() as session:
         stored = session.execute(select(Job.priority, Job.predicted_s)
                                  .where(Job.run_name == request.name)).all()
@@ -120,7 +120,7 @@ def test_a_worker_takes_the_longest_expected_job_first_across_runs(
     late = run_request(f"L-{queue[-8:]}", demo_images, pairs[4:], settings=[Setting.solo])
     enqueue_run(settings, first)
     served = queued_ids(redis_client, queue)
-    by_pair = {jid: pair for pair, _, jid in first.jobs()}
+    by_pair = {job.job_id: job.pair for job in first.jobs()}
     assert [history[(by_pair[jid], "solo")] for jid in served] == [300, 90, 60, 30]
 
     with LocalWorkers(settings, 1, 1, tmp_path / "logs") as workers:
@@ -128,7 +128,7 @@ def test_a_worker_takes_the_longest_expected_job_first_across_runs(
         enqueue_run(settings, late)
         wait_until_finished(store, first.name, workers)
         wait_until_finished(store, late.name, workers)
-    [(_, _, late_id)] = late.jobs()
+    [(_, _, late_id, _)] = late.jobs()
     started = _started(store)
     assert started == [served[0], late_id, *served[1:]], started
 

@@ -27,8 +27,8 @@ from coopbench.store.states import FINISHED_STATES
 
 @dataclass(frozen=True)
 class JobRow:
-    pair: str  # group_label: "repo/3 f1_f2", the same for a pair in every setting
-    key: tuple  # manifest.pair_key
+    pair: str  # group_label: "repo/3 f1_f2", the same for a pair in every setting; " r2" a repeat
+    key: tuple  # manifest.pair_key and the repeat
     setting: str
     state: str
     outcome: str
@@ -83,7 +83,8 @@ def load_report_data(store: Store, run_name: str) -> ReportData:
 
 def gap_matrix(data: ReportData, setting: str) -> dict[tuple[bool, bool], int]:
     """(solo passed, coop passed) -> pairs, over the pairs done in solo and in ``setting``:
-    the pairs and the success definition of ``coordination_gap`` (an eval error fails)."""
+    the pairs and the success definition of ``coordination_gap`` (an eval error fails).
+    With repeats, runs are matched by repeat number."""
     def successes(s: str) -> dict[tuple, bool]:
         return {j.key: bool(j.both_passed) for j in data.jobs_in(s) if j.state == JobState.done}
 
@@ -120,8 +121,10 @@ def _job_row(item: FinishedJob) -> JobRow:
     spans = [(a.finished_at - a.started_at).total_seconds()
              for a in job.attempt_rows if a.finished_at is not None]
     finished = job.state in FINISHED_STATES
+    repeat = f" r{job.repeat}" if job.repeat > 1 else ""
     return JobRow(
-        pair=group_label(*pair_key(job)), key=pair_key(job), setting=job.setting, state=job.state,
+        pair=group_label(*pair_key(job)) + repeat, key=(*pair_key(job), job.repeat),
+        setting=job.setting, state=job.state,
         outcome=job_outcome(job), merge_status=job.merge_status, both_passed=job.both_passed,
         cost_usd=cost, cost_unknown_agents=unknown,
         duration_s=sum(spans) if finished and spans else None, attempts=job.attempts,

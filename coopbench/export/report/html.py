@@ -69,6 +69,14 @@ summary { cursor: pointer; color: #333; margin: 8px 0; }
 (every finished pair counts, errors as failures); cost $ leaves out agents whose cost is
 unknown.</p>
 {{ table(more) }}
+{% if certainty.rows %}
+{{ table(certainty) }}
+<p class="note">How sure the success rate is. Each pair is one unit of evidence: with one run
+per pair, Wilson's score interval; with repeats (<code>enqueue --repeats</code>), a percentile
+bootstrap that resamples pairs with all their runs (10,000 resamples, seeded). pass@k is the
+unbiased estimator of Chen et al. (2021), averaged over pairs, for k up to the fewest runs a
+pair has.</p>
+{% endif %}
 {% else %}
 <p class="nodata">No data: the run has no jobs.</p>
 {% endif %}
@@ -80,7 +88,9 @@ unknown.</p>
 {% if gap.rows %}
 {{ table(gap) }}
 <p class="note">Solo success minus coop success over the pairs done in both (the manifest's
-<code>coordination_gap</code>); an evaluation error counts as a failure.</p>
+<code>coordination_gap</code>); an evaluation error counts as a failure. With repeats, a pair's
+success is the share of its runs that passed. The interval is a percentile bootstrap of the
+paired differences, resampling pairs. The last two columns count runs matched by repeat.</p>
 {% endif %}
 {{ image("gap") }}
 {% if grid.rows %}
@@ -127,7 +137,8 @@ def render_page(data: ReportData, images: dict[str, tuple[str, int, int] | str])
     return template.render(
         run=data.run, generated_at=data.generated_at.isoformat(timespec="seconds"), images=images,
         settings=tables.settings_table(data), more=tables.more_figures_table(data),
-        gap=tables.gap_table(data), grid=tables.pair_grid(data), jobs=tables.jobs_table(data),
+        certainty=tables.certainty_table(data), gap=tables.gap_table(data),
+        grid=tables.pair_grid(data), jobs=tables.jobs_table(data),
         open_grid_pairs=OPEN_GRID_PAIRS, marks=marks,
         unknown_cost=sum(1 for a in data.agents if a.cost_usd is None),
     )

@@ -63,14 +63,37 @@ def more_figures_table(data: ReportData) -> Table:
                   for key, title, d in MORE_FIGURES])
 
 
+def certainty_table(data: ReportData) -> Table:
+    """How sure each setting's success rate is: its 95 % interval and, with repeats, pass@k."""
+    ks = sorted({k for f in data.settings.values() for k in f.get("pass_at_k", {})}, key=int)
+    titles = ("repeats", "pairs", "runs", "success", "95% interval", "method",
+              *(f"pass@{k}" for k in ks))
+    rows = []
+    for setting, figures in data.settings.items():
+        interval = figures.get("success_interval")
+        if interval is None:  # nothing attempted yet
+            continue
+        passes = figures.get("pass_at_k", {})
+        rows.append([Cell(setting), num(figures["repeats"]), num(interval["pairs"]),
+                     num(interval["runs"]), num(format_figure(figures["success_rate"], 3)),
+                     num(interval_text(interval)), Cell(interval["method"]),
+                     *(num(format_figure(passes[k], 3) if k in passes else "") for k in ks)])
+    return Table([Cell("setting")] + [Cell(t, "n") for t in titles], rows)
+
+
+def interval_text(interval: dict) -> str:
+    return f"{format_figure(interval['low'], 3)} to {format_figure(interval['high'], 3)}"
+
+
 def gap_table(data: ReportData) -> Table:
-    titles = ("pairs in both", "solo success", "coop success", "gap", "solo pass, coop fail",
-              "solo fail, coop pass")
+    titles = ("pairs in both", "solo success", "coop success", "gap", "gap 95% interval",
+              "solo pass, coop fail", "solo fail, coop pass")
     rows = []
     for setting, gap in (data.gap or {}).items():
         counts = gap_matrix(data, setting)
         rows.append([Cell(setting), num(gap["pairs"]), num(gap["solo_success"]),
                      num(gap["coop_success"]), num(f"{gap['gap']:+g}"),
+                     num(interval_text(gap["gap_interval"])),
                      num(counts[(True, False)]), num(counts[(False, True)])])
     return Table([Cell("coop setting")] + [Cell(t, "n") for t in titles], rows)
 
