@@ -25,7 +25,7 @@ from coopbench.store.claims import WORKER_LOST
 from scheduler.enqueue import enqueue_run
 from tests.conftest import COOPBENCH
 from tests.faults.conftest import cli_env, ledger_request
-from tests.support.containers import run_containers
+from tests.support.containers import wait_run_containers_removed
 
 pytestmark = pytest.mark.docker
 
@@ -94,7 +94,7 @@ def test_workers_minutes_apart_agree_on_leases(fault_settings, queue, slow_image
     assert rescued_in_s < RESCUE_BOUND_S, rescued_in_s
     # The other job ran once: no worker, whatever its clock, took a live lease over.
     assert [a.state for a in attempts[other]] == ["done"], attempts[other]
-    assert run_containers(docker_client, run) == []
+    wait_run_containers_removed(docker_client, run)
 
 
 def _clock_of(workers: LocalWorkers) -> float:

@@ -15,7 +15,7 @@ from coopbench.ops.localcluster import LocalWorkers
 from coopbench.store import Attempt, Job, JobState, Store
 from scheduler.enqueue import enqueue_run
 from tests.faults.conftest import LEASE_S, ledger_request
-from tests.support.containers import run_containers
+from tests.support.containers import run_containers, wait_run_containers_removed
 from tests.support.polling import wait_until
 from tests.support.runs import wait_until_finished
 
@@ -50,4 +50,4 @@ def test_a_run_survives_a_postgresql_restart(pg_url, fault_redis, slow_images, d
             .group_by(Attempt.job_id)).all()
     assert states == [JobState.done] * len(PAIRS)
     assert sorted(n for _, n in done_attempts) == [1] * len(PAIRS)  # one result each
-    assert run_containers(docker_client, run) == []
+    wait_run_containers_removed(docker_client, run)

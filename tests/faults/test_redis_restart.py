@@ -15,7 +15,7 @@ from coopbench.store import Attempt, Evaluation, Job, Store
 from scheduler.enqueue import enqueue_run
 from tests.conftest import COOPBENCH
 from tests.faults.conftest import cli_env, ledger_request, waiting_task_ids
-from tests.support.containers import run_containers
+from tests.support.containers import wait_run_containers_removed
 from tests.support.polling import wait_until
 from tests.support.redis_server import RedisServer
 
@@ -61,7 +61,7 @@ def test_jobs_lost_with_redis_are_published_again_and_run_once(fault_settings, d
             evaluations = session.scalars(select(Evaluation.state)
                                           .where(Evaluation.job_id == job_id)).all()
             assert (attempts, evaluations) == (["done"], ["done"]), job_id
-    assert run_containers(docker_client, run) == []
+    wait_run_containers_removed(docker_client, run)
 
 
 def _states(store: Store, job_ids: list[str]) -> dict[str, str]:

@@ -24,7 +24,7 @@ from coopbench.ops.localcluster import LocalWorkers
 from coopbench.store import JobState, Store
 from scheduler.control import cancel_run, retry_run
 from scheduler.enqueue import enqueue_run
-from tests.support.containers import run_containers
+from tests.support.containers import run_containers, wait_run_containers_removed
 from tests.support.fakellm import FakeLLM, apply_patch_command, bash, submit
 from tests.support.polling import wait_until
 from tests.support.runs import (
@@ -76,7 +76,7 @@ def test_infra_failures_are_retried_with_backoff_then_failed_infra(
     assert [(a.state, a.error_class) for a in attempts] == [("failed_infra", "infra")] * 3
     gaps = [(b.started_at - a.finished_at).total_seconds() for a, b in zip(attempts, attempts[1:])]
     assert all(gap >= 0.2 for gap in gaps), gaps  # backoff: 0.5 s then 1 s, +-50 %
-    assert run_containers(docker_client, run) == []
+    wait_run_containers_removed(docker_client, run)
 
 
 def test_a_retry_outlives_the_worker_that_scheduled_it(settings, fault_images, tmp_path):
@@ -159,7 +159,7 @@ def test_cancel_stops_queued_and_running_jobs_and_retry_finishes_them(
             assert retry_run(settings, run).jobs == 3
             wait_until_finished(store, run, workers)
     assert {j.state for j in run_jobs(store, run)} == {JobState.done}
-    assert run_containers(docker_client, run) == []
+    wait_run_containers_removed(docker_client, run)
 
 
 def test_a_cost_cap_stops_new_jobs_and_retry_lifts_it(settings, demo_images, monkeypatch, tmp_path):

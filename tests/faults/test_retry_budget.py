@@ -18,7 +18,7 @@ from coopbench.store import Attempt, Job, Store
 from coopbench.store.claims import WORKER_LOST
 from tests.conftest import COOPBENCH
 from tests.faults.conftest import cli_env
-from tests.support.containers import run_containers
+from tests.support.containers import wait_run_containers_removed
 from tests.support.fakellm import FakeLLM, bash
 from tests.support.runs import FAKE_MODEL
 
@@ -89,7 +89,7 @@ def test_a_job_that_kills_its_worker_ends_failed_infra_after_its_budget(
     assert f"{INFRA_RETRIES + 1} attempts are spent" in job.error
     assert [(a.state, a.error) for a in attempts] == [("failed_infra", WORKER_LOST)] * (INFRA_RETRIES + 1)
     remove_orphans(store, docker_client)  # what the killed workers left, as any cleanup pass
-    assert run_containers(docker_client, run) == []
+    wait_run_containers_removed(docker_client, run)
 
 
 def _job(store: Store, run: str) -> Job:

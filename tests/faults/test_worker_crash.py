@@ -16,7 +16,7 @@ from coopbench.store import AgentRun, Artifact, Attempt, Evaluation, Job, Store,
 from scheduler.enqueue import enqueue_run
 from tests.conftest import COOPBENCH
 from tests.faults.conftest import SWEEP_INTERVAL_S, cli_env, ledger_request
-from tests.support.containers import run_containers
+from tests.support.containers import run_containers, wait_run_containers_removed
 
 pytestmark = pytest.mark.docker
 
@@ -100,7 +100,7 @@ def test_a_killed_workers_job_is_finished_once_by_another(fault_settings, queue,
     assert [(e.state, e.attempt_id, e.id) for e in evaluations] == [
         ("done", attempts[1].id, job.evaluation_id)]
     assert first_attempt_files == []
-    assert run_containers(docker_client, run) == []
+    wait_run_containers_removed(docker_client, run)
 
 
 def _job(store: Store, job_id: str) -> Job:

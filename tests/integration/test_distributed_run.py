@@ -14,7 +14,7 @@ from coopbench.store import Attempt, Evaluation, Job, Store
 from scheduler.enqueue import enqueue_run
 from tests.export.test_schemas import errors, exported_files
 from tests.support.broker import queue_length
-from tests.support.containers import run_containers
+from tests.support.containers import wait_run_containers_removed
 from tests.support.polling import wait_until
 from tests.support.runs import SOLO_FAILING, demo_pairs, expected_outcome, run_request, wait_until_finished
 from workers.publish import Publisher
@@ -41,7 +41,7 @@ def test_demo_run_end_to_end(settings, demo_images, docker_client, tmp_path):
     # Exactly once: one attempt per job, and it is the one that finished it.
     assert len(attempts) == 36 and {a.state for a in attempts} == {"done"}
     assert {a.worker.split("@")[0] for a in attempts} == {"e2e1", "e2e2"}, "both workers ran jobs"
-    assert run_containers(docker_client, run) == []
+    wait_run_containers_removed(docker_client, run)
 
     out = tmp_path / "export"
     manifest = export_run(store, run, out)
@@ -129,7 +129,7 @@ def test_a_message_delivered_many_times_runs_the_job_once(settings, demo_images,
         states = session.scalars(select(Job.state).where(Job.run_name == run)).all()
     assert sorted(states) == ["done"] * len(job_ids)
     assert len(attempts) == len(job_ids)  # one attempt each, however many deliveries
-    assert run_containers(docker_client, run) == []
+    wait_run_containers_removed(docker_client, run)
 
 
 def _changed_lines(patch: str) -> list[str]:

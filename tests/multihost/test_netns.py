@@ -17,7 +17,7 @@ from coopbench.dataset.tasks import demo_dataset_path
 from coopbench.export.run_export import MANIFEST_NAME
 from coopbench.store import Attempt, Evaluation, Job, Store
 from tests.conftest import COOPBENCH
-from tests.support.containers import run_containers
+from tests.support.containers import wait_run_containers_removed
 from tests.support.polling import wait_until
 from tests.support.runs import expected_outcome, wait_until_finished
 
@@ -66,8 +66,7 @@ def test_demo_run_across_two_namespace_hosts(topology, redis_server, postgres, h
     assert {a.host for a in attempts} == names, "both hosts ran jobs, and only they did"
     assert {a.worker.split(":")[0] for a in attempts} == {f"w@{name}" for name in names}
     assert evaluation_hosts <= names
-    # The last evaluation's container is removed in the background after its result commits.
-    wait_until(lambda: run_containers(docker_client, run) == [], "the run's containers removed", 30)
+    wait_run_containers_removed(docker_client, run)
 
     exports = {}
     for host in hosts:  # the same relative logs root on each: log_dir is written as given

@@ -2,6 +2,8 @@
 
 import docker
 
+from tests.support.polling import wait_until
+
 
 def container_names(docker_client: docker.DockerClient, *labels: str) -> list[str]:
     """Names of the containers (any state) carrying every ``label`` (``"key=value"``).
@@ -16,3 +18,15 @@ def container_names(docker_client: docker.DockerClient, *labels: str) -> list[st
 def run_containers(docker_client: docker.DockerClient, run: str, *labels: str) -> list[str]:
     """Names of the containers of coopbench run ``run`` that also carry ``labels``."""
     return container_names(docker_client, f"coopbench.run={run}", *labels)
+
+
+# A result commits before its containers are gone: the last evaluation's container is removed
+# in the background, so "nothing is left" is asserted after this long.
+REMOVAL_GRACE_S = 30
+
+
+def wait_run_containers_removed(docker_client: docker.DockerClient, run: str) -> None:
+    """Fail the test unless every container of ``run`` is gone within ``REMOVAL_GRACE_S``."""
+    wait_until(lambda: run_containers(docker_client, run) == [],
+               lambda: f"the containers of run {run} removed; left: {run_containers(docker_client, run)}",
+               REMOVAL_GRACE_S)
