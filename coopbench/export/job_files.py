@@ -8,8 +8,11 @@ it was is written without being decoded and encoded again.
 
 import gzip
 import json
+from functools import cache
+from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
+from coopbench.export.atif import JOB_FILE, AtifJob, atif_trajectory, job_atif
 from coopbench.export.files import json_bytes
 from coopbench.export.manifest import FinishedJob
 from coopbench.job.hosted_agents import LOG_DIR_ARTIFACT
@@ -34,20 +37,24 @@ def job_files(item: FinishedJob, run_folder: str, log_dir: Path,
     result["log_dir"] = str(log_dir)
     files = {"result.json": json_bytes(result)}
     runs = {run.agent_id: run for run in item.agent_runs}
+    stored: dict[str, tuple[str, list]] = {}  # agent id -> (file name, messages decoded once)
 
-    def trajectory(agent_id: str, fid: int | None) -> bytes:
-        messages = json.loads(read(f"{agent_id}_traj.json", b"[]"))
+    def trajectory(agent_id: str, fid: int | None, name: str) -> bytes:
+        messages = message_list(json.loads(read(f"{agent_id}_traj.json", b"[]")))
+        stored[agent_id] = (name, messages)
         return json_bytes(trajectory_json(job, runs.get(agent_id), agent_id, fid, messages))
 
     if not setting_row(job.setting).multi_agent:
         files["solo.patch"] = read("solo.patch", b"")
-        files["solo_traj.json"] = trajectory("solo", None)
+        files["solo_traj.json"] = trajectory("solo", None, "solo_traj.json")
     else:
         for agent in assignments(job.setting, job.features):  # files named by feature id
             fid = agent.feature_ids[0]
             files[f"agent{fid}.patch"] = read(f"{agent.agent_id}.patch", b"")
-            files[f"agent{fid}_traj.json"] = trajectory(agent.agent_id, fid)
+            name = f"agent{fid}_traj.json"
+            files[name] = trajectory(agent.agent_id, fid, name)
         files["conversation.json"] = read("conversation.json", b"[]")
+    files.update(atif_files(job, runs, stored))
     if "eval.json" in artifacts:
         files["eval.json"] = read("eval.json", b"")
     for name in artifacts:  # an upstream adapter's own files, where it wrote them
@@ -72,5 +79,65 @@ def trajectory_json(job: Job, agent_run: AgentRun | None, agent_id: str, feature
         "status": agent_run.status if agent_run else "Error",
         "cost": (agent_run.cost_usd or 0.0) if agent_run else 0.0,
         "steps": agent_run.steps if agent_run else 0,
-        "messages": messages if isinstance(messages, list) else messages.get("messages", []),
+        "messages": message_list(messages),
     }
+
+
+def message_list(stored: list | dict) -> list:
+    """An agent's messages: the stored list, or the ``messages`` of a stored object."""
+    return stored if isinstance(stored, list) else stored.get("messages", [])
+
+
+def atif_name(cooperbench_name: str) -> str:
+    """An agent's ATIF file, named after its CooperBench trajectory: ``agent1_traj.json`` ->
+    ``agent1_traj.atif.json`` (``*.atif.json`` finds them all, and upstream reads neither)."""
+    return cooperbench_name.removesuffix(".json") + ".atif.json"
+
+
+def atif_files(job: Job, runs: dict[str, AgentRun], stored: dict[str, tuple[str, list]]
+               ) -> dict[str, bytes]:
+    """The job's ATIF documents (``coopbench.export.atif``): one per agent, each beside its
+    CooperBench trajectory (``stored``: agent id -> that file's name and the messages), and
+    the job's root document linking them."""
+    names = {agent_id: atif_name(name) for agent_id, (name, _) in stored.items()}
+    team = setting_row(job.setting).team
+    atif_job = atif_job_facts(job, names)
+    outcomes = {a: _outcome(runs.get(a), team, a) for a in names}
+    files = {names[a]: json_bytes(atif_trajectory(stored[a][1], a, atif_job, outcomes[a]))
+             for a in names}
+    files[JOB_FILE] = json_bytes(job_atif(atif_job, outcomes))
+    return files
+
+
+def atif_job_facts(job: Job, agent_files: dict[str, str]) -> AtifJob:
+    """What ``coopbench.export.atif`` needs of a stored job; ``agent_files``: each agent id
+    of the job -> its ATIF file's name, in the job's order."""
+    return AtifJob(job_id=job.id, agent_name=job.run.agent,
+                   agent_version=_installed(_AGENT_PACKAGES.get(job.run.agent, "cooperbench")),
+                   coopbench_version=_installed("coopbench"), model=job.run.model,
+                   agent_files=agent_files,
+                   facts={"run": job.run_name, "repo": job.repo, "task_id": job.task_id,
+                          "features": list(job.features), "setting": job.setting})
+
+
+# The package behind a run's agent; upstream's registry names are cooperbench's adapters.
+_AGENT_PACKAGES = {"mini-swe-agent": "mini-swe-agent", "oracle": "coopbench"}
+
+
+def _outcome(run: AgentRun | None, team: bool, agent_id: str) -> dict:
+    """What the store recorded of an agent, for its ATIF document's ``extra``."""
+    if run is None:
+        return {"status": "Error", **team_role(team, agent_id)}
+    return {"status": run.status, "feature_ids": list(run.feature_ids), "steps": run.steps,
+            "cost_usd": run.cost_usd, "input_tokens": run.input_tokens,
+            "output_tokens": run.output_tokens, "messages_sent": run.messages_sent,
+            "messages_received": run.messages_received, **team_role(team, agent_id)}
+
+
+@cache
+def _installed(package: str) -> str:
+    """The installed version (the store does not record which one ran the agent)."""
+    try:
+        return version(package)
+    except PackageNotFoundError:
+        return "unknown"

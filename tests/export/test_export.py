@@ -24,8 +24,9 @@ def test_files_are_written_for_done_jobs_only(exported):
     coop = out / dirs[("coop", (2, 3))]
     # eval.json is the evaluation's only file: 0.0.29's procedure leaves no merge log
     assert sorted(p.name for p in coop.iterdir()) == [
-        "agent2.patch", "agent2_traj.json", "agent3.patch", "agent3_traj.json",
-        "conversation.json", "eval.json", "result.json"]
+        "agent2.patch", "agent2_traj.atif.json", "agent2_traj.json", "agent3.patch",
+        "agent3_traj.atif.json", "agent3_traj.json", "conversation.json", "eval.json",
+        "job.atif.json", "result.json"]
     evaluation = json.loads((coop / "eval.json").read_text())
     assert (evaluation["merge"]["status"], evaluation["error"]) == ("error", WRITE_FAILED)
     identical = out / dirs[("coop-nocomm", (1, 4))]

@@ -24,7 +24,8 @@ SCHEMAS = Path(__file__).parent / "schemas"
 # Files that are not CooperBench JSON and so have no schema: the patches are plain text
 # (reference 5), and the manifest is coopbench's own file (tests/export/test_manifest.py).
 NO_SCHEMA = {"*.patch": "plain text (reference 5)",
-             MANIFEST_NAME: "coopbench's own manifest, not an upstream file"}
+             MANIFEST_NAME: "coopbench's own manifest, not an upstream file",
+             "*.atif.json": "ATIF, not CooperBench: harbor's validator, tests/export/test_atif.py"}
 
 def _strict_int(checker, instance) -> bool:
     """A JSON integer only: 2020-12's "integer" also takes 1.0, and the reference's counts are ints."""
@@ -59,7 +60,8 @@ def exported_files(out: Path) -> dict[Path, str]:
     """Every file of the export with its schema's name (None for the files without one)."""
     found = {}
     for path in sorted(p for p in out.rglob("*") if p.is_file()):
-        if path.name == MANIFEST_NAME and path.parent == out or path.suffix == ".patch":
+        if (path.name == MANIFEST_NAME and path.parent == out or path.suffix == ".patch"
+                or path.name.endswith(".atif.json")):
             found[path] = None
             continue
         found[path] = schema_for(path, json.loads(path.read_text()))
