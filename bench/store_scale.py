@@ -121,7 +121,7 @@ def write_floor(exported: Path, fresh: Path) -> float:
     return time.perf_counter() - started
 
 
-def export_against_floor(store: Store, run: str, work: Path, rounds: int) -> None:
+def export_against_floor(store: Store, run: str, work: Path, rounds: int, atif: bool) -> None:
     """Time ``export`` and its floor (reading the artefacts plus writing the same files) in
     turn, ``rounds`` times; print the best of each and their ratio. Each round writes to
     fresh directories, deleted only at the end: deleting 60 000 files between rounds left
@@ -129,7 +129,7 @@ def export_against_floor(store: Store, run: str, work: Path, rounds: int) -> Non
     best = {"export": float("inf"), "read": float("inf"), "write": float("inf")}
     for round_ in range(rounds):
         started = time.perf_counter()
-        export_run(store, run, work / f"export-{round_}")
+        export_run(store, run, work / f"export-{round_}", atif=atif)
         best["export"] = min(best["export"], time.perf_counter() - started)
         best["read"] = min(best["read"], read_floor(store, run))
         best["write"] = min(best["write"], write_floor(work / f"export-{round_}", work / f"floor-{round_}"))
@@ -146,6 +146,7 @@ def main() -> int:
     parser.add_argument("--jobs", type=int, default=3000)
     parser.add_argument("--database", choices=["postgresql", "sqlite"], default="postgresql")
     parser.add_argument("--rounds", type=int, default=1, help="export and floor this many times; best of each")
+    parser.add_argument("--no-atif", dest="atif", action="store_false", help="export without the ATIF files")
     parser.add_argument("--work", type=Path, default=None,
                         help="where the store (SQLite) and the files go (default: a temporary folder)")
     args = parser.parse_args()
@@ -163,7 +164,7 @@ def main() -> int:
         run = "scale"
         timed(f"write {args.jobs} jobs", lambda: fill(store, run, args.jobs))
         timed("status", lambda: run_status(store, run))
-        export_against_floor(store, run, work, args.rounds)
+        export_against_floor(store, run, work, args.rounds, args.atif)
         timed("report (HTML + plots)", lambda: write_report(store, run, work / "report"))
         with store.session() as session:
             stored = session.scalar(select(func.sum(Artifact.size_bytes)))

@@ -23,6 +23,12 @@ def json_bytes(value: object) -> bytes:
     return json.dumps(value, indent=2, default=str).encode("ascii")
 
 
+def compact_json_bytes(value: object) -> bytes:
+    """JSON for machines (the ATIF files): no indent, so that json's C encoder writes it,
+    several times faster than the pure-Python one ``indent`` needs."""
+    return json.dumps(value, separators=(",", ":"), default=str).encode("ascii")
+
+
 def write_files(directory: Path, files: dict[str, bytes]) -> None:
     """Write several files into one directory, each as ``write_atomic`` would. The directory
     is made once, not once per file: an export writes tens of thousands of files, and a

@@ -20,6 +20,7 @@ LEVEL = 0.95
 Z_95 = 1.959963984540054  # the standard normal's 97.5th percentile
 BOOTSTRAP_RESAMPLES = 10_000
 BOOTSTRAP_SEED = 0
+BLOCK_INDICES = 1_000_000  # pair indices drawn at once: 8 MB
 
 
 def wilson_interval(successes: int, trials: int) -> tuple[float, float]:
@@ -38,17 +39,15 @@ def pair_bootstrap_rate(successes: Sequence[int], runs: Sequence[int]) -> tuple[
     import numpy as np  # only where an interval is computed: numpy costs the CLI's start
 
     wins, tries = np.asarray(successes, float), np.asarray(runs, float)
-    picks = _resampled_pairs(len(tries))
-    rates = wins[picks].sum(axis=1) / tries[picks].sum(axis=1)
-    return _percentiles(rates)
+    return _bootstrap(lambda picks: wins[picks].sum(axis=1) / tries[picks].sum(axis=1), len(tries))
 
 
 def pair_bootstrap_mean(values: Sequence[float]) -> tuple[float, float]:
     """Percentile interval of the mean of per-pair values (a paired difference's)."""
     import numpy as np
 
-    picks = _resampled_pairs(len(values))
-    return _percentiles(np.asarray(values, float)[picks].mean(axis=1))
+    each = np.asarray(values, float)
+    return _bootstrap(lambda picks: each[picks].mean(axis=1), len(each))
 
 
 def pass_at_k(runs: int, successes: int, k: int) -> float:
@@ -59,19 +58,18 @@ def pass_at_k(runs: int, successes: int, k: int) -> float:
     return 1.0 - math.comb(runs - successes, k) / math.comb(runs, k)
 
 
-def _resampled_pairs(pairs: int):
-    """``BOOTSTRAP_RESAMPLES`` rows of ``pairs`` pair indices drawn with replacement."""
+def _bootstrap(statistic, pairs: int) -> tuple[float, float]:
+    """Percentile interval of ``statistic`` over ``BOOTSTRAP_RESAMPLES`` resamples, each a row
+    of ``pairs`` pair indices drawn with replacement. Rows are drawn a block at a time, so
+    that memory stays bounded (``BLOCK_INDICES``) however many pairs a run has."""
     import numpy as np
 
     if pairs == 0:
         raise ValueError("no pairs to resample")
     rng = np.random.default_rng(BOOTSTRAP_SEED)
-    return rng.integers(0, pairs, size=(BOOTSTRAP_RESAMPLES, pairs))
-
-
-def _percentiles(estimates) -> tuple[float, float]:
-    import numpy as np
-
+    rows = max(1, BLOCK_INDICES // pairs)
+    estimates = [statistic(rng.integers(0, pairs, size=(min(rows, BOOTSTRAP_RESAMPLES - done), pairs)))
+                 for done in range(0, BOOTSTRAP_RESAMPLES, rows)]
     tail = (1 - LEVEL) / 2 * 100
-    low, high = np.percentile(estimates, [tail, 100 - tail])
+    low, high = np.percentile(np.concatenate(estimates), [tail, 100 - tail])
     return float(low), float(high)

@@ -13,7 +13,7 @@ from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
 from coopbench.export.atif import JOB_FILE, AtifJob, atif_trajectory, job_atif
-from coopbench.export.files import json_bytes
+from coopbench.export.files import compact_json_bytes, json_bytes
 from coopbench.export.manifest import FinishedJob
 from coopbench.job.hosted_agents import LOG_DIR_ARTIFACT
 from coopbench.job.outcome import model_label, team_role
@@ -22,7 +22,7 @@ from coopbench.store import AgentRun, Job
 
 
 def job_files(item: FinishedJob, run_folder: str, log_dir: Path,
-              artifacts: dict[str, bytes]) -> dict[str, bytes]:
+              artifacts: dict[str, bytes], atif: bool = True) -> dict[str, bytes]:
     """The files of one done job by name, from its current artefacts (gzip, by name without
     the ``eval/n/`` prefix). ``run_folder`` and ``log_dir`` go into ``result.json`` as
     upstream writes them: the run's folder name, and the job folder's path as the logs root
@@ -54,7 +54,8 @@ def job_files(item: FinishedJob, run_folder: str, log_dir: Path,
             name = f"agent{fid}_traj.json"
             files[name] = trajectory(agent.agent_id, fid, name)
         files["conversation.json"] = read("conversation.json", b"[]")
-    files.update(atif_files(job, runs, stored))
+    if atif:
+        files.update(atif_files(job, runs, stored))
     if "eval.json" in artifacts:
         files["eval.json"] = read("eval.json", b"")
     for name in artifacts:  # an upstream adapter's own files, where it wrote them
@@ -103,9 +104,9 @@ def atif_files(job: Job, runs: dict[str, AgentRun], stored: dict[str, tuple[str,
     team = setting_row(job.setting).team
     atif_job = atif_job_facts(job, names)
     outcomes = {a: _outcome(runs.get(a), team, a) for a in names}
-    files = {names[a]: json_bytes(atif_trajectory(stored[a][1], a, atif_job, outcomes[a]))
+    files = {names[a]: compact_json_bytes(atif_trajectory(stored[a][1], a, atif_job, outcomes[a]))
              for a in names}
-    files[JOB_FILE] = json_bytes(job_atif(atif_job, outcomes))
+    files[JOB_FILE] = compact_json_bytes(job_atif(atif_job, outcomes))
     return files
 
 

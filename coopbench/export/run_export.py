@@ -76,14 +76,15 @@ def finished_job(job: Job, evaluation: Evaluation | None) -> FinishedJob:
     return FinishedJob(job, list(agents.agent_runs), evaluation) if agents else FinishedJob(job, [])
 
 
-def export_run(store: Store, run_name: str, out: Path) -> dict:
+def export_run(store: Store, run_name: str, out: Path, atif: bool = True) -> dict:
+    """Write the run's files and manifest into ``out``; ``atif``: the trajectories in ATIF too."""
     with store.session() as session:
         run, finished = load_finished(session, store, run_name)
         exported = [item for item in finished if item.evaluation is not None]
         # Written as they are read, on this thread: a thread of its own for the writes was
         # slower (measured on 2 cores), the GIL being the cost.
         for item, artifacts in _current_artifacts(session, exported):
-            _write_job(out, run_name, item, artifacts)
+            _write_job(out, run_name, item, artifacts, atif)
     by_setting = group_by_setting(finished)
     for setting, items in by_setting.items():
         for repeat, repeat_items in group_by_repeat(items).items():
@@ -137,10 +138,11 @@ def _current_artifacts(session, exported: list[FinishedJob]
             yield item, agents[job_id] | evaluation[job_id]
 
 
-def _write_job(out: Path, run_name: str, item: FinishedJob, artifacts: dict[str, bytes]) -> None:
+def _write_job(out: Path, run_name: str, item: FinishedJob, artifacts: dict[str, bytes],
+               atif: bool) -> None:
     relative = job_dir(run_name, item.job)
     directory = out / relative
-    write_files(directory, job_files(item, relative.parts[0], directory, artifacts))
+    write_files(directory, job_files(item, relative.parts[0], directory, artifacts, atif))
 
 
 def _manifest_entry(item: FinishedJob, run_name: str) -> dict:

@@ -94,3 +94,17 @@ def test_a_relative_out_gives_relative_log_dirs_upstreams_eval_finds(store, tmp_
         assert result["log_dir"] == log_dir == f"export/today/{dirs[key]}"
         assert not Path(result["log_dir"]).is_absolute() and Path(result["log_dir"]).is_dir()
         assert (tmp_path / result["log_dir"] / "eval.json").is_file()
+
+
+def test_no_atif_writes_the_same_files_without_the_atif_ones(exported, store, tmp_path):
+    _, out = exported
+    bare = tmp_path / "bare"
+    export_run(store, RUN, bare, atif=False)
+
+    def files(root: Path) -> dict[str, bytes]:
+        return {str(p.relative_to(root)): p.read_bytes() for p in root.rglob("*") if p.is_file()
+                and p.name not in ("results-manifest.json", "result.json")}  # time, log_dir
+
+    with_atif, without = files(out), files(bare)
+    assert {name for name in with_atif if name.endswith(".atif.json")}
+    assert without == {name: data for name, data in with_atif.items() if not name.endswith(".atif.json")}
