@@ -44,7 +44,7 @@ if ! command -v ip >/dev/null 2>&1 || ! command -v unshare >/dev/null 2>&1; then
 fi
 
 if ! command -v chromium >/dev/null 2>&1; then
-  log "installing chromium (the report test's headless browser)"
+  log "installing chromium (the report and view tests' headless browser)"
   apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
 fi
 

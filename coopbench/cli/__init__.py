@@ -23,7 +23,7 @@ from coopbench.errors import CoopbenchError
 # tests/cli/test_startup.py keeps the two equal).
 COMMANDS = {
     "tasks": ("tasks", "List the pairs (repo, task, two features) that the selection would run."),
-    "enqueue": ("enqueue", "Enqueue one job per (pair, setting). Re-enqueueing adds only what is missing."),
+    "enqueue": ("enqueue", "Enqueue one job per (pair, setting, repeat). Re-enqueueing adds only what is missing."),
     "evaluate": ("evaluate", "Queue one evaluation per pair whose agents finished; agents are never re-run."),
     "gold-check": ("gold_check", "Merge the two gold patches of every selected pair, as distributed jobs; "
                    "write the report."),
@@ -34,6 +34,7 @@ COMMANDS = {
     "status": ("status", "Jobs per state and setting, running and stuck jobs, errors, cost, ETA and workers."),
     "export": ("export", "Write results-manifest.json and per-job result/patch/eval files for a run."),
     "report": ("report", "Write DIR/report.html (readable offline, no JavaScript) and its PNG plots for a run."),
+    "view": ("view", "A page per job, its agents side by side: served on 127.0.0.1, or written with --out."),
     "demo": ("demo", "Run the embedded demo dataset end to end on this host with the oracle agent."),
     "settings": ("settings_cmd", "Show every setting with its env var, resolved value and meaning."),
     "sweep": ("sweep", "Re-publish running jobs whose lease expired and queued jobs with no message in "

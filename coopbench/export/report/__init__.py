@@ -16,7 +16,6 @@ from pathlib import Path
 from coopbench.export.files import write_atomic
 from coopbench.export.report.data import load_report_data
 from coopbench.export.report.html import render_page
-from coopbench.export.report.plots import PLOTS, to_png
 from coopbench.store import Store
 
 log = logging.getLogger(__name__)
@@ -30,6 +29,9 @@ def image_name(plot: str) -> str:
 
 def write_report(store: Store, run_name: str, out: Path) -> Path:
     """Write the run's report into ``out``; returns the page's path."""
+    # matplotlib only here: the viewer imports this package's data and tables, not its plots.
+    from coopbench.export.report.plots import PLOTS, to_png
+
     data = load_report_data(store, run_name)  # ConfigError before anything is written
     images: dict[str, tuple[str, int, int] | str] = {}
     for name, draw in PLOTS.items():

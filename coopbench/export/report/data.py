@@ -69,7 +69,7 @@ def load_report_data(store: Store, run_name: str) -> ReportData:
         run, finished = load_finished(session, store, run_name)
         by_setting = group_by_setting(finished)
         order = {setting: index for index, setting in enumerate(by_setting)}
-        rows = sorted((_job_row(item) for item in finished), key=lambda r: (r.key, order[r.setting]))
+        rows = sorted((job_row(item) for item in finished), key=lambda r: (r.key, order[r.setting]))
         return ReportData(
             run=run_block(run),
             settings={s: setting_summary(items) for s, items in by_setting.items()},
@@ -109,7 +109,8 @@ def human_duration(seconds: float) -> str:
     return f"{seconds / 3600:.1f}h"
 
 
-def _job_row(item: FinishedJob) -> JobRow:
+def job_row(item: FinishedJob) -> JobRow:
+    """A job as the report's and the viewer's tables show it."""
     job, runs = item.job, item.agent_runs
     unknown = sum(1 for a in runs if a.cost_usd is None)
     cost = sum(a.cost_usd for a in runs if a.cost_usd is not None) if runs else job.cost_usd
