@@ -191,26 +191,42 @@ def coordination_gap(by_setting: dict[str, list[FinishedJob]]) -> dict | None:
     failed jobs of either side never skew the comparison. None when no coop setting shares
     a done pair with solo (a run without solo, for instance).
     """
-    solo = _done_successes(by_setting.get(GAP_BASELINE.value, []))
     gaps = {}
-    for setting, jobs in by_setting.items():
-        if setting == GAP_BASELINE or not solo:
+    for setting in by_setting:
+        if setting == GAP_BASELINE:
             continue
-        coop = _done_successes(jobs)
-        common = sorted(solo.keys() & coop.keys())
-        if not common:
-            continue
-        solo_each, coop_each = [solo[k] for k in common], [coop[k] for k in common]
-        solo_success, coop_success = sum(solo_each) / len(common), sum(coop_each) / len(common)
-        low, high = pair_bootstrap_mean([a - b for a, b in zip(solo_each, coop_each)])
-        gaps[setting] = {
-            "pairs": len(common),
-            "solo_success": round(solo_success, 4),
-            "coop_success": round(coop_success, 4),
-            "gap": round(solo_success - coop_success, 4),
-            "gap_interval": _interval(low, high, "pair-bootstrap"),
-        }
+        difference = paired_difference(by_setting, GAP_BASELINE.value, setting)
+        if difference is not None:
+            gaps[setting] = {"pairs": difference["pairs"], "solo_success": difference["first_success"],
+                             "coop_success": difference["second_success"],
+                             "gap": difference["difference"], "gap_interval": difference["interval"]}
     return gaps or None
+
+
+def paired_differences(by_setting: dict[str, list[FinishedJob]]) -> list[dict]:
+    """``paired_difference`` of every two settings of the run that share a done pair, the
+    first in the run's order first (solo minus coop, coop minus coop-nocomm, ...)."""
+    settings = list(by_setting)
+    found = (paired_difference(by_setting, first, second)
+             for i, first in enumerate(settings) for second in settings[i + 1:])
+    return [difference for difference in found if difference is not None]
+
+
+def paired_difference(by_setting: dict[str, list[FinishedJob]], first: str, second: str) -> dict | None:
+    """``first``'s success minus ``second``'s over the pairs done in both (as
+    ``coordination_gap``), with the pair bootstrap's 95 % interval; None without such pairs."""
+    ours = _done_successes(by_setting.get(first, []))
+    theirs = _done_successes(by_setting.get(second, []))
+    common = sorted(ours.keys() & theirs.keys())
+    if not common:
+        return None
+    first_each, second_each = [ours[k] for k in common], [theirs[k] for k in common]
+    first_success, second_success = sum(first_each) / len(common), sum(second_each) / len(common)
+    low, high = pair_bootstrap_mean([a - b for a, b in zip(first_each, second_each)])
+    return {"first": first, "second": second, "pairs": len(common),
+            "first_success": round(first_success, 4), "second_success": round(second_success, 4),
+            "difference": round(first_success - second_success, 4),
+            "interval": _interval(low, high, "pair-bootstrap")}
 
 
 def _done_successes(jobs: list[FinishedJob]) -> dict[tuple, float]:

@@ -25,6 +25,7 @@ from coopbench.export.manifest import (
     coordination_gap,
     group_by_repeat,
     group_by_setting,
+    paired_differences,
     setting_summary,
 )
 from coopbench.export.upstream_files import run_files, run_folder
@@ -99,6 +100,9 @@ def export_run(store: Store, run_name: str, out: Path, atif: bool = True) -> dic
     gap = coordination_gap(by_setting)
     if gap:  # only when solo and a coop setting share done pairs
         manifest["coordination_gap"] = gap
+    differences = paired_differences(by_setting)
+    if differences:  # only when two settings share done pairs
+        manifest["paired_differences"] = differences
     manifest["jobs"] = [_manifest_entry(item, run_name) for item in finished]
     write_json(out / MANIFEST_NAME, manifest)
     return manifest

@@ -31,7 +31,7 @@ def test_the_manifest_file_is_what_export_returns(exported):
     manifest, out = exported
     assert json.loads((out / MANIFEST_NAME).read_text()) == manifest
     assert list(manifest) == ["manifest_version", "exported_at", "run", "settings",
-                              "coordination_gap", "jobs"]
+                              "coordination_gap", "paired_differences", "jobs"]
     # 2: merge_union_resolved is gone (0.0.29 has no union merge), a changed meaning
     assert manifest["manifest_version"] == MANIFEST_VERSION == 2
     assert list(manifest["settings"]) == ["solo", "coop", "coop-nocomm"]
@@ -118,6 +118,25 @@ def test_coordination_gap(exported):
         assert intervals[setting] == {"level": 0.95, "method": "pair-bootstrap",
                                       "low": round(low, 4), "high": round(high, 4)}
         assert low <= manifest["coordination_gap"][setting]["gap"] <= high
+
+
+def test_every_two_settings_get_their_paired_difference(exported):
+    manifest, _ = exported
+    differences = {(d["first"], d["second"]): d for d in manifest["paired_differences"]}
+    assert list(differences) == [("solo", "coop"), ("solo", "coop-nocomm"), ("coop", "coop-nocomm")]
+    for setting, gap in manifest["coordination_gap"].items():  # solo's are the gap's figures
+        solo = differences[("solo", setting)]
+        assert (solo["pairs"], solo["first_success"], solo["second_success"], solo["difference"],
+                solo["interval"]) == (gap["pairs"], gap["solo_success"], gap["coop_success"],
+                                      gap["gap"], gap["gap_interval"])
+    # Done in both: 1,2  1,3  1,4 (coop 2,3 is done, coop-nocomm 2,3 running). coop passes
+    # 1,2  1,3 -> 2/3; coop-nocomm passes 1,2 -> 1/3.
+    low, high = pair_bootstrap_mean([0, 1, 0])
+    assert differences[("coop", "coop-nocomm")] == {
+        "first": "coop", "second": "coop-nocomm", "pairs": 3, "first_success": 0.6667,
+        "second_success": 0.3333, "difference": 0.3333,
+        "interval": {"level": 0.95, "method": "pair-bootstrap", "low": round(low, 4),
+                     "high": round(high, 4)}}
 
 
 def test_no_coordination_gap_without_solo(store, tmp_path):

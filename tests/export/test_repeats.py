@@ -118,3 +118,12 @@ def test_the_report_shows_the_intervals_and_each_repeat(repeated, store):
     labels = {j.pair for j in data.jobs if j.setting == "solo"}
     assert {"demo_task/7 f1_f3", "demo_task/7 f1_f3 r2"} <= labels
     assert "95% interval" in render_page(data, {name: "not drawn here" for name in PLOTS})
+
+
+def test_the_report_shows_every_paired_difference(repeated, store):
+    manifest, _ = repeated
+    table = tables.differences_table(load_report_data(store, RUN))
+    assert [[c.text for c in row[:3]] for row in table.rows] == [
+        [d["first"], d["second"], str(d["pairs"])] for d in manifest["paired_differences"]]
+    interval = manifest["paired_differences"][0]["interval"]
+    assert table.rows[0][-1].text == f"{format_figure(interval['low'], 3)} to {format_figure(interval['high'], 3)}"

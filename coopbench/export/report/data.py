@@ -16,6 +16,7 @@ from coopbench.export.manifest import (
     coordination_gap,
     group_by_setting,
     pair_key,
+    paired_differences,
     setting_summary,
 )
 from coopbench.export.run_export import load_finished, run_block
@@ -56,6 +57,7 @@ class ReportData:
     run: dict  # the manifest's "run" block
     settings: dict[str, dict]  # the manifest's "settings": setting_summary per setting
     gap: dict | None  # the manifest's "coordination_gap"
+    differences: list[dict]  # the manifest's "paired_differences"
     jobs: list[JobRow]  # by pair, then setting
     agents: list[AgentPoint]
     generated_at: datetime
@@ -74,6 +76,7 @@ def load_report_data(store: Store, run_name: str) -> ReportData:
             run=run_block(run),
             settings={s: setting_summary(items) for s, items in by_setting.items()},
             gap=coordination_gap(by_setting),
+            differences=paired_differences(by_setting),
             jobs=rows,
             agents=[AgentPoint(item.job.setting, a.cost_usd, a.steps)
                     for item in finished if item.job.state == JobState.done for a in item.agent_runs],

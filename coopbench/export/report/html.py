@@ -100,6 +100,15 @@ paired differences, resampling pairs. The last two columns count runs matched by
 </details>
 {% endif %}
 
+{% if differences.rows %}
+<h2>Paired differences</h2>
+{{ table(differences) }}
+<p class="note">Every two settings of the run over the pairs done in both: the first's success
+minus the second's (the manifest's <code>paired_differences</code>), with the 95 % interval of
+a percentile bootstrap that resamples pairs. An interval that holds 0 does not tell the two
+settings apart.</p>
+{% endif %}
+
 <h2>Cost and steps per setting</h2>
 {{ image("cost-steps") }}
 {% if unknown_cost %}
@@ -138,6 +147,7 @@ def render_page(data: ReportData, images: dict[str, tuple[str, int, int] | str])
         run=data.run, generated_at=data.generated_at.isoformat(timespec="seconds"), images=images,
         settings=tables.settings_table(data), more=tables.more_figures_table(data),
         certainty=tables.certainty_table(data), gap=tables.gap_table(data),
+        differences=tables.differences_table(data),
         grid=tables.pair_grid(data), jobs=tables.jobs_table(data),
         open_grid_pairs=OPEN_GRID_PAIRS, marks=marks,
         unknown_cost=sum(1 for a in data.agents if a.cost_usd is None),

@@ -98,6 +98,16 @@ def gap_table(data: ReportData) -> Table:
     return Table([Cell("coop setting")] + [Cell(t, "n") for t in titles], rows)
 
 
+def differences_table(data: ReportData) -> Table:
+    """Every two settings of the run on the pairs done in both: the first's success minus the
+    second's, with its 95 % interval."""
+    titles = ("pairs in both", "first success", "second success", "difference", "95% interval")
+    return Table([Cell("first"), Cell("second")] + [Cell(t, "n") for t in titles],
+                 [[Cell(d["first"]), Cell(d["second"]), num(d["pairs"]), num(d["first_success"]),
+                   num(d["second_success"]), num(f"{d['difference']:+g}"),
+                   num(interval_text(d["interval"]))] for d in data.differences])
+
+
 def pair_grid(data: ReportData) -> Table:
     """Each pair's outcome in every setting; no rows unless solo is there to compare with."""
     if GAP_BASELINE.value not in data.settings or len(data.settings) < 2:
