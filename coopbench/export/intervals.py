@@ -7,7 +7,8 @@ so they are never counted as independent trials.
 - **One run per pair**: the success rate's interval is Wilson's score interval (it stays
   inside [0, 1] and keeps its width at 0 and 1 successes, where a bootstrap collapses).
 - **Repeats**: a percentile bootstrap that resamples pairs, each with all its runs
-  (``BOOTSTRAP_RESAMPLES``, seeded: the same store gives the same manifest).
+  (``BOOTSTRAP_RESAMPLES``, seeded: the same store gives the same manifest), drawn as counts
+  per kind of pair (``_resampled_kinds``).
 - **A paired difference** (solo minus coop on the pairs done in both): the same pair
   bootstrap, over each pair's difference of success fractions.
 - **pass@k**: the unbiased estimator of Chen et al. (2021), averaged over pairs.
@@ -20,7 +21,6 @@ LEVEL = 0.95
 Z_95 = 1.959963984540054  # the standard normal's 97.5th percentile
 BOOTSTRAP_RESAMPLES = 10_000
 BOOTSTRAP_SEED = 0
-BLOCK_INDICES = 1_000_000  # pair indices drawn at once: 8 MB
 
 
 def wilson_interval(successes: int, trials: int) -> tuple[float, float]:
@@ -36,18 +36,18 @@ def wilson_interval(successes: int, trials: int) -> tuple[float, float]:
 def pair_bootstrap_rate(successes: Sequence[int], runs: Sequence[int]) -> tuple[float, float]:
     """Percentile interval of sum(successes) / sum(runs), resampling pairs (index i is one
     pair: its successes and its runs)."""
-    import numpy as np  # only where an interval is computed: numpy costs the CLI's start
+    import numpy as np
 
-    wins, tries = np.asarray(successes, float), np.asarray(runs, float)
-    return _bootstrap(lambda picks: wins[picks].sum(axis=1) / tries[picks].sum(axis=1), len(tries))
+    kinds, counts = _resampled_kinds(np.column_stack([successes, runs]).astype(float))
+    return _percentiles((counts @ kinds[:, 0]) / (counts @ kinds[:, 1]))
 
 
 def pair_bootstrap_mean(values: Sequence[float]) -> tuple[float, float]:
     """Percentile interval of the mean of per-pair values (a paired difference's)."""
     import numpy as np
 
-    each = np.asarray(values, float)
-    return _bootstrap(lambda picks: each[picks].mean(axis=1), len(each))
+    kinds, counts = _resampled_kinds(np.asarray(values, float).reshape(-1, 1))
+    return _percentiles(counts @ kinds[:, 0] / len(values))
 
 
 def pass_at_k(runs: int, successes: int, k: int) -> float:
@@ -58,18 +58,24 @@ def pass_at_k(runs: int, successes: int, k: int) -> float:
     return 1.0 - math.comb(runs - successes, k) / math.comb(runs, k)
 
 
-def _bootstrap(statistic, pairs: int) -> tuple[float, float]:
-    """Percentile interval of ``statistic`` over ``BOOTSTRAP_RESAMPLES`` resamples, each a row
-    of ``pairs`` pair indices drawn with replacement. Rows are drawn a block at a time, so
-    that memory stays bounded (``BLOCK_INDICES``) however many pairs a run has."""
+def _resampled_kinds(pairs):
+    """The distinct rows of ``pairs`` (one row per pair) and, for each of
+    ``BOOTSTRAP_RESAMPLES`` resamples of the pairs with replacement, how many of each it
+    drew. Pairs with the same row are interchangeable in every statistic here, so drawing
+    counts per kind (a multinomial) is the pair bootstrap itself, in memory and time that
+    grow with the few kinds a run has (a pass, a fail, a share of K), not with its pairs."""
     import numpy as np
 
-    if pairs == 0:
+    if len(pairs) == 0:
         raise ValueError("no pairs to resample")
+    kinds, sizes = np.unique(pairs, axis=0, return_counts=True)
     rng = np.random.default_rng(BOOTSTRAP_SEED)
-    rows = max(1, BLOCK_INDICES // pairs)
-    estimates = [statistic(rng.integers(0, pairs, size=(min(rows, BOOTSTRAP_RESAMPLES - done), pairs)))
-                 for done in range(0, BOOTSTRAP_RESAMPLES, rows)]
+    return kinds, rng.multinomial(len(pairs), sizes / len(pairs), size=BOOTSTRAP_RESAMPLES)
+
+
+def _percentiles(estimates) -> tuple[float, float]:
+    import numpy as np
+
     tail = (1 - LEVEL) / 2 * 100
-    low, high = np.percentile(np.concatenate(estimates), [tail, 100 - tail])
+    low, high = np.percentile(estimates, [tail, 100 - tail])
     return float(low), float(high)
