@@ -22,7 +22,7 @@ from coopbench.store import Evaluation, Job, Run, Store
 from coopbench.view.hunks import FileDiff, mark_conflicts, parse_patch
 from coopbench.view.layout import grid_rows
 from coopbench.view.messages import MessageLink, match_messages
-from coopbench.view.run_rows import RunRow, job_repeat
+from coopbench.view.run_rows import RunRow
 from coopbench.view.steps import Timeline, timeline
 
 
@@ -122,7 +122,7 @@ def job_page(run: Run, item: FinishedJob, artifacts: dict[str, bytes]) -> JobPag
     body = _json(files.get("eval.json"))
     return JobPage(
         run=run.name,
-        row=RunRow(job.id, job.repo, job_repeat(job), bool(item.agent_runs), job_row(item)),
+        row=RunRow(job.id, job.repo, job.repeat, bool(item.agent_runs), job_row(item)),
         agents=agents, links=links,
         rows=grid_rows({a.agent_id: a.timeline.steps for a in agents}, links),
         merge=_merge(item.evaluation, body), features=_features(job, item.evaluation, body),

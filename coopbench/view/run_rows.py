@@ -50,16 +50,11 @@ def load_run_listing(store: Store, run_name: str) -> RunListing:
         run, finished = load_finished(session, store, run_name)
         if not finished:
             raise ConfigError(f"run {run_name!r} has no jobs: nothing to view")
-        rows = [RunRow(item.job.id, item.job.repo, job_repeat(item.job), bool(item.agent_runs),
+        rows = [RunRow(item.job.id, item.job.repo, item.job.repeat, bool(item.agent_runs),
                        job_row(item)) for item in finished]
         order = {setting: i for i, setting in enumerate(group_by_setting(finished))}  # solo first
         rows.sort(key=lambda r: (r.report.key, order[r.report.setting], r.repeat))
         return RunListing(run_block(run), rows)
-
-
-def job_repeat(job) -> int:
-    """The job's repeat (1-based); 1 in a store without the column yet."""
-    return getattr(job, "repeat", None) or 1
 
 
 def _unique(values) -> list[str]:
