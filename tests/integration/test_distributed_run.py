@@ -66,9 +66,11 @@ def test_demo_run_end_to_end(settings, demo_images, docker_client, tmp_path):
         assert (summary["merge_clean"], summary["merge_conflicts"], summary["merge_lead_alone_passed"],
                 summary["merge_identical"], summary["merge_errors"]) == (9, 3, 0, 0, 0)
         assert summary["success_rate"] == round(9 / 12, 4)
-        # solo and coop both pass the same 9 of the 12 pairs: no gap.
+        # solo and coop both pass the same 9 of the 12 pairs: no gap, and every pair's
+        # difference is 0, so its interval is the point.
         assert manifest["coordination_gap"][setting] == {
-            "pairs": 12, "solo_success": 0.75, "coop_success": 0.75, "gap": 0.0}
+            "pairs": 12, "solo_success": 0.75, "coop_success": 0.75, "gap": 0.0,
+            "gap_interval": {"level": 0.95, "method": "pair-bootstrap", "low": 0.0, "high": 0.0}}
         run_dir = out / f"{run}-{setting}"
         assert len(json.loads((run_dir / "summary.json").read_text())["results"]) == 12
         assert len(json.loads((run_dir / "eval_summary.json").read_text())["results"]) == 12
