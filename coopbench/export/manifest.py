@@ -127,22 +127,24 @@ def repeat_figures(jobs: list[FinishedJob]) -> dict:
     """How sure ``success_rate`` is (``coopbench.export.intervals``), over the same runs:
     every attempted run of every repeat, errors as failures, each pair one unit of evidence.
     pass@k for k up to the fewest runs any pair has, once a pair has more than one."""
-    runs = _pair_outcomes(jobs, lambda j: job_outcome(j.job).attempted,
-                          lambda j: job_outcome(j.job) is JobOutcome.passed)
+    def passed(item: FinishedJob) -> bool | None:  # None: not attempted, does not count
+        outcome = job_outcome(item.job)
+        return outcome is JobOutcome.passed if outcome.attempted else None
+
+    runs = _pair_outcomes(jobs, passed)
     figures: dict = {"repeats": max((j.job.repeat for j in jobs), default=1)}
     if not runs:
         return figures
     wins, tries = [sum(r) for r in runs.values()], [len(r) for r in runs.values()]
     if max(tries) == 1:
-        method, (low, high) = "wilson", wilson_interval(sum(wins), sum(tries))
-    else:
-        method, (low, high) = "pair-bootstrap", pair_bootstrap_rate(wins, tries)
-    figures["success_interval"] = _interval(low, high, method, pairs=len(runs), runs=sum(tries))
-    if max(tries) > 1:
-        pairs = len(runs)
-        figures["pass_at_k"] = {str(k): round(sum(pass_at_k(n, c, k) for n, c in zip(tries, wins))
-                                              / pairs, 4)
-                                for k in range(1, min(tries) + 1)}
+        figures["success_interval"] = _interval(*wilson_interval(sum(wins), sum(tries)), "wilson",
+                                                pairs=len(runs), runs=sum(tries))
+        return figures
+    figures["success_interval"] = _interval(*pair_bootstrap_rate(wins, tries), "pair-bootstrap",
+                                            pairs=len(runs), runs=sum(tries))
+    figures["pass_at_k"] = {str(k): round(sum(pass_at_k(n, c, k) for n, c in zip(tries, wins))
+                                          / len(runs), 4)
+                            for k in range(1, min(tries) + 1)}
     return figures
 
 
@@ -151,12 +153,13 @@ def _interval(low: float, high: float, method: str, **counts: int) -> dict:
             **counts}
 
 
-def _pair_outcomes(jobs: list[FinishedJob], counts, passed) -> dict[tuple, list[bool]]:
-    """Per pair, whether each of its runs that ``counts`` ``passed`` (one per repeat)."""
+def _pair_outcomes(jobs: list[FinishedJob], passed) -> dict[tuple, list[bool]]:
+    """Per pair, whether each of its runs passed (one per repeat); a run for which
+    ``passed`` says None does not count."""
     outcomes: dict[tuple, list[bool]] = {}
     for item in jobs:
-        if counts(item):
-            outcomes.setdefault(pair_key(item.job), []).append(passed(item))
+        if (result := passed(item)) is not None:
+            outcomes.setdefault(pair_key(item.job), []).append(result)
     return outcomes
 
 
@@ -181,9 +184,9 @@ def merge_counts(done: list[FinishedJob]) -> dict:
     }
 
 
-def coordination_gap(by_setting: dict[str, list[FinishedJob]]) -> dict | None:
+def coordination_gap(differences: list[dict]) -> dict | None:
     """Solo success minus coop success, per coop setting, over the pairs done in both, with
-    the paired difference's interval (``coopbench.export.intervals``).
+    the paired difference's interval: the solo rows of ``paired_differences``.
 
     Success is ``both_passed`` (an evaluation error is a failure); with repeats, a pair's
     success is the fraction of its done runs that passed, and each pair weighs the same.
@@ -191,32 +194,26 @@ def coordination_gap(by_setting: dict[str, list[FinishedJob]]) -> dict | None:
     failed jobs of either side never skew the comparison. None when no coop setting shares
     a done pair with solo (a run without solo, for instance).
     """
-    gaps = {}
-    for setting in by_setting:
-        if setting == GAP_BASELINE:
-            continue
-        difference = paired_difference(by_setting, GAP_BASELINE.value, setting)
-        if difference is not None:
-            gaps[setting] = {"pairs": difference["pairs"], "solo_success": difference["first_success"],
-                             "coop_success": difference["second_success"],
-                             "gap": difference["difference"], "gap_interval": difference["interval"]}
+    gaps = {d["second"]: {"pairs": d["pairs"], "solo_success": d["first_success"],
+                          "coop_success": d["second_success"], "gap": d["difference"],
+                          "gap_interval": d["interval"]}
+            for d in differences if d["first"] == GAP_BASELINE}
     return gaps or None
 
 
 def paired_differences(by_setting: dict[str, list[FinishedJob]]) -> list[dict]:
-    """``paired_difference`` of every two settings of the run that share a done pair, the
-    first in the run's order first (solo minus coop, coop minus coop-nocomm, ...)."""
-    settings = list(by_setting)
-    found = (paired_difference(by_setting, first, second)
-             for i, first in enumerate(settings) for second in settings[i + 1:])
-    return [difference for difference in found if difference is not None]
+    """For every two settings of the run that share a done pair, the first's success minus
+    the second's over those pairs (the first in the run's order first: solo minus coop, coop
+    minus coop-nocomm, ...), with the pair bootstrap's 95 % interval."""
+    successes = {setting: _done_successes(jobs) for setting, jobs in by_setting.items()}
+    settings = list(successes)
+    return [difference for i, first in enumerate(settings) for second in settings[i + 1:]
+            if (difference := _paired_difference(first, successes[first], second,
+                                                 successes[second])) is not None]
 
 
-def paired_difference(by_setting: dict[str, list[FinishedJob]], first: str, second: str) -> dict | None:
-    """``first``'s success minus ``second``'s over the pairs done in both (as
-    ``coordination_gap``), with the pair bootstrap's 95 % interval; None without such pairs."""
-    ours = _done_successes(by_setting.get(first, []))
-    theirs = _done_successes(by_setting.get(second, []))
+def _paired_difference(first: str, ours: dict[tuple, float], second: str,
+                       theirs: dict[tuple, float]) -> dict | None:
     common = sorted(ours.keys() & theirs.keys())
     if not common:
         return None
@@ -231,5 +228,5 @@ def paired_difference(by_setting: dict[str, list[FinishedJob]], first: str, seco
 
 def _done_successes(jobs: list[FinishedJob]) -> dict[tuple, float]:
     """Per pair, the fraction of its done runs that passed both features."""
-    runs = _pair_outcomes(jobs, lambda j: j.job.state == JobState.done, lambda j: bool(j.job.both_passed))
+    runs = _pair_outcomes(jobs, lambda j: bool(j.job.both_passed) if j.job.state == JobState.done else None)
     return {key: sum(passed) / len(passed) for key, passed in runs.items()}

@@ -84,7 +84,7 @@ def export_run(store: Store, run_name: str, out: Path, atif: bool = True) -> dic
         exported = [item for item in finished if item.evaluation is not None]
         # Written as they are read, on this thread: a thread of its own for the writes was
         # slower (measured on 2 cores), the GIL being the cost.
-        for item, artifacts in _current_artifacts(session, exported):
+        for item, artifacts in current_artifacts(session, exported):
             _write_job(out, run_name, item, artifacts, atif)
     by_setting = group_by_setting(finished)
     for setting, items in by_setting.items():
@@ -97,10 +97,10 @@ def export_run(store: Store, run_name: str, out: Path, atif: bool = True) -> dic
         "run": run_block(run),
         "settings": {s: setting_summary(items) for s, items in by_setting.items()},
     }
-    gap = coordination_gap(by_setting)
+    differences = paired_differences(by_setting)
+    gap = coordination_gap(differences)
     if gap:  # only when solo and a coop setting share done pairs
         manifest["coordination_gap"] = gap
-    differences = paired_differences(by_setting)
     if differences:  # only when two settings share done pairs
         manifest["paired_differences"] = differences
     manifest["jobs"] = [_manifest_entry(item, run_name) for item in finished]
@@ -114,7 +114,7 @@ def job_dir(run_name: str, job: Job) -> Path:
             / group_dir_name(job.features))
 
 
-def _current_artifacts(session, exported: list[FinishedJob]
+def current_artifacts(session, exported: list[FinishedJob]
                        ) -> Iterator[tuple[FinishedJob, dict[str, bytes]]]:
     """Each exported job with its current files, as stored (gzip), by name: its agents'
     outputs and its current evaluation's (``eval/n/`` names without the prefix; they win a

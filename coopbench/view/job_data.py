@@ -2,7 +2,7 @@
 ``coopbench.export.atif``), the messages matched to steps, the patches in hunks, the merge
 and each feature's tests.
 
-Artefacts are read as ``coopbench export`` reads them (``run_export._current_artifacts``):
+Artefacts are read as ``coopbench export`` reads them (``run_export.current_artifacts``):
 the agents' files of the attempt the job stands on, and its current evaluation's.
 """
 
@@ -13,10 +13,10 @@ from dataclasses import dataclass
 
 from coopbench.errors import ConfigError
 from coopbench.export.atif import AtifJob, atif_trajectory
+from coopbench.export.job_files import message_list
 from coopbench.export.manifest import FinishedJob
 from coopbench.export.report.data import job_row  # the report's one row rule
-from coopbench.export.run_export import _current_artifacts as current_artifacts
-from coopbench.export.run_export import finished_job, load_finished
+from coopbench.export.run_export import current_artifacts, finished_job, load_finished
 from coopbench.job.setting import assignments
 from coopbench.store import Evaluation, Job, Run, Store
 from coopbench.view.hunks import FileDiff, mark_conflicts, parse_patch
@@ -134,8 +134,7 @@ def job_page(run: Run, item: FinishedJob, artifacts: dict[str, bytes]) -> JobPag
 
 def _column(agent_id: str, feature_ids: list[int], agent_run, files: dict[str, str],
             atif_job: AtifJob) -> AgentColumn:
-    stored = _json(files.get(f"{agent_id}_traj.json"), [])
-    messages = stored if isinstance(stored, list) else stored.get("messages", [])
+    messages = message_list(_json(files.get(f"{agent_id}_traj.json"), []))
     steps = atif_trajectory(messages, agent_id, atif_job)["steps"] if messages else []
     return AgentColumn(
         agent_id=agent_id, feature_ids=feature_ids,

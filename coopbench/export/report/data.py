@@ -71,12 +71,13 @@ def load_report_data(store: Store, run_name: str) -> ReportData:
         run, finished = load_finished(session, store, run_name)
         by_setting = group_by_setting(finished)
         order = {setting: index for index, setting in enumerate(by_setting)}
+        differences = paired_differences(by_setting)
         rows = sorted((job_row(item) for item in finished), key=lambda r: (r.key, order[r.setting]))
         return ReportData(
             run=run_block(run),
             settings={s: setting_summary(items) for s, items in by_setting.items()},
-            gap=coordination_gap(by_setting),
-            differences=paired_differences(by_setting),
+            gap=coordination_gap(differences),
+            differences=differences,
             jobs=rows,
             agents=[AgentPoint(item.job.setting, a.cost_usd, a.steps)
                     for item in finished if item.job.state == JobState.done for a in item.agent_runs],
