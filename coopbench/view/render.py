@@ -5,7 +5,7 @@ from functools import cache
 from jinja2 import Environment, Template
 from markupsafe import Markup
 
-from coopbench.export.report.data import JobRow
+from coopbench.export.report.tables import cost_text  # the report's rule: unknown is never $0
 from coopbench.view import templates
 from coopbench.view.assets import JOB_SCRIPT, RUN_SCRIPT, STYLE
 from coopbench.view.job_data import JobPage
@@ -16,7 +16,7 @@ from coopbench.view.run_rows import RunListing
 def _template(source: str) -> Template:
     """Compiled once: a run's thousands of job pages share it."""
     env = Environment(autoescape=True, trim_blocks=True, lstrip_blocks=True)
-    env.globals.update(cost=cost, money=money, tokens=tokens, style=Markup(STYLE))
+    env.globals.update(cost=cost_text, money=money, tokens=tokens, style=Markup(STYLE))
     return env.from_string(source)
 
 
@@ -42,11 +42,3 @@ def money(usd: float | None) -> str:
 
 def tokens(count: int) -> str:
     return f"{count / 1000:.1f}k" if count >= 1000 else str(count)
-
-
-def cost(row: JobRow) -> str:
-    """Known cost, and how many agents' cost is unknown: never an unknown shown as $0."""
-    if row.cost_usd is None:
-        return "unknown" if row.cost_unknown_agents else ""
-    known = f"{row.cost_usd:.4f}".rstrip("0").rstrip(".")
-    return known + (f" + {row.cost_unknown_agents} unknown" if row.cost_unknown_agents else "")

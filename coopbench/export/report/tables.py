@@ -136,13 +136,13 @@ def _job_cells(job: JobRow) -> list[Cell]:
     short = error if len(error) <= ERROR_CHARS else error[:ERROR_CHARS - 1] + "…"
     return [
         Cell(job.pair), Cell(job.setting), Cell(job.state), Cell(job.merge_status or ""), passed,
-        num(_cost(job)), num("" if job.duration_s is None else human_duration(job.duration_s)),
+        num(cost_text(job)), num("" if job.duration_s is None else human_duration(job.duration_s)),
         num(job.attempts), num(job.messages if setting_row(job.setting).multi_agent else ""),
         Cell(short, "err", error),
     ]
 
 
-def _cost(job: JobRow) -> str:
+def cost_text(job: JobRow) -> str:
     """Known cost, and how many agents' cost is unknown: never an unknown shown as $0."""
     if job.cost_usd is None:
         return "unknown" if job.cost_unknown_agents else ""
