@@ -73,10 +73,12 @@ class LocalWorkers:
     """``count`` processes of ``celery -A workers worker``, started and stopped together."""
 
     def __init__(self, settings: Settings, count: int, concurrency: int, log_dir: Path,
-                 name_prefix: str = "local", extra_env: dict[str, str] | None = None):
+                 name_prefix: str = "local", extra_env: dict[str, str] | None = None,
+                 extra_args: tuple[str, ...] = ()):
         self.settings, self.count, self.concurrency = settings, count, concurrency
         self.log_dir, self.name_prefix = log_dir, name_prefix
         self.extra_env = extra_env or {}
+        self.extra_args = extra_args  # more `celery worker` flags
         self.processes: list[subprocess.Popen] = []
 
     def environment(self) -> dict[str, str]:
@@ -99,7 +101,8 @@ class LocalWorkers:
         for index in range(1, self.count + 1):
             command = [sys.executable, "-m", "celery", "-A", "workers", "worker",
                        "--concurrency", str(self.concurrency), "--loglevel", "INFO",
-                       "-n", f"{self.name_prefix}{index}@%h", "-Q", self.settings.queue]
+                       "-n", f"{self.name_prefix}{index}@%h", "-Q", self.settings.queue,
+                       *self.extra_args]
             log_file = open(self.log_dir / f"worker-{index}.log", "wb")
             self.processes.append(subprocess.Popen(
                 command, env=self.environment(), stdout=log_file, stderr=subprocess.STDOUT,
