@@ -72,3 +72,17 @@ def test_each_listed_line_is_the_first_paragraph_of_the_commands_help():
 def test_mistakes_are_usage_errors(args, message):
     result, _ = started_modules(*args)
     assert message in result.stderr
+
+
+def test_a_command_is_imported_with_the_collector_paused_and_then_restored():
+    """The collector is off only while a command's module is imported (a long-running
+    command, `status --watch` or `view`, collects as usual), and the objects of the
+    imports are frozen out of later collections."""
+    code = ("import gc\n"
+            "from coopbench.cli import load_command\n"
+            "frozen_before = gc.get_freeze_count()\n"
+            "load_command('status', 'status')\n"
+            "print(gc.isenabled(), gc.get_freeze_count() > frozen_before + 10_000)\n")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            timeout=120, check=True)
+    assert result.stdout.split() == ["True", "True"]
