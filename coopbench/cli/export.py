@@ -20,7 +20,7 @@ def export(
         "--no-atif saves about a third of a large export's time.")] = True,
 ) -> None:
     """Write results-manifest.json and per-job result/patch/eval files for a run."""
-    store = Store.open(settings_from(ctx))
+    store = Store.open_existing(settings_from(ctx))
     manifest = export_run(store, run, out, atif=atif)
     console.print(settings_table(manifest))
     console.print(f"wrote {out / MANIFEST_NAME} and {len(manifest['jobs'])} job entries")

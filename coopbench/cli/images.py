@@ -100,7 +100,7 @@ def list_images(
     from scheduler.images import inventory, run_images
 
     settings = settings_from(ctx)
-    store = Store.open(settings)
+    store = Store.open_existing(settings)
     images = run_images(store, run)
     pins = run_pins(store, run)
     hosts = inventory(settings, images)
@@ -133,7 +133,7 @@ def _selected_images(settings: Settings, run: str | None, dataset: Path | None,
         raise ConfigError("give --run NAME (a run's images) or --dataset DIR (a dataset's), "
                           "one of the two")
     if run is not None:
-        return run_images(Store.open(settings), run)
+        return run_images(Store.open_existing(settings), run)
     return sorted({image_name(template or settings.image_template, t.repo, t.task_id)
                    for t in load_tasks(dataset, repo, task)})
 

@@ -17,7 +17,7 @@ def report(
     """Write DIR/report.html (readable offline, no JavaScript) and its PNG plots for a run."""
     from coopbench.export.report import write_report  # matplotlib is imported only here
 
-    store = Store.open(settings_from(ctx))
+    store = Store.open_existing(settings_from(ctx))
     page = write_report(store, run, out)
     console.out(f"wrote {page}")
 

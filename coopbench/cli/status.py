@@ -29,7 +29,7 @@ def status(
 ) -> None:
     """Jobs per state and setting, running and stuck jobs, errors, cost, ETA and workers."""
     settings = settings_from(ctx)
-    store = Store.open(settings)
+    store = Store.open_existing(settings)
 
     def current() -> dict:
         return run_status(store, run, settings.sweep_interval_s)

@@ -28,7 +28,7 @@ def view(
     from coopbench.view.pages import write_pages
     from coopbench.view.server import make_server
 
-    store = Store.open(settings_from(ctx))
+    store = Store.open_existing(settings_from(ctx))
     if out is not None:
         index, jobs = write_pages(store, run, out)
         console.out(f"wrote {index} and {jobs} job pages")

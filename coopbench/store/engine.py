@@ -11,7 +11,7 @@ from pathlib import Path
 
 from sqlalchemy import Engine, create_engine, event, select, text
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import DBAPIError, OperationalError, SQLAlchemyError
+from sqlalchemy.exc import DBAPIError, OperationalError, ProgrammingError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from coopbench.config import Settings
@@ -75,6 +75,37 @@ class Store:
             store.check()
         return store
 
+    @classmethod
+    def open_existing(cls, settings: Settings) -> "Store":
+        """The store a run was written to, for a command that only reads it: a ConfigError,
+        with nothing created, when the URL names no coopbench store or one of another
+        schema (a mistyped SQLite path would otherwise become a new, empty database)."""
+        _require_sqlite_file(_normalise_url(settings.database_url))
+        store = cls.open(settings)
+        store.require_schema()
+        return store
+
+    def require_schema(self) -> None:
+        """Raise a ConfigError unless the database holds coopbench's schema at the revision
+        this coopbench reads."""
+        head = head_revision()
+        with self.engine.connect() as conn:
+            try:
+                revision = conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
+            except (OperationalError, ProgrammingError):  # no such table
+                revision = None
+        where = f"the database {self.safe_url}"
+        if revision is None:
+            raise ConfigError(f"{where} holds no coopbench store (no schema): check "
+                              "COOPBENCH_DATABASE_URL / --database-url; `coopbench enqueue` or "
+                              "`coopbench db upgrade` creates one")
+        if revision < head:
+            raise ConfigError(f"{where} has schema revision {revision} and this coopbench reads "
+                              f"{head}: run `coopbench db upgrade` first")
+        if revision > head:
+            raise ConfigError(f"{where} was migrated by a newer coopbench (schema revision "
+                              f"{revision}; this one knows up to {head}): upgrade coopbench here")
+
     @property
     def safe_url(self) -> str:
         return make_url(self.url).render_as_string(hide_password=True)
@@ -126,6 +157,22 @@ class Store:
 
     def dispose(self) -> None:
         self.engine.dispose()
+
+
+def head_revision() -> str:
+    """The newest migration's revision, from the file names (``NNNN_name.py``, revision
+    ``NNNN``): read without importing Alembic, which a command that only reads need not."""
+    return max(path.name[:4] for path in (MIGRATIONS_DIR / "versions").glob("[0-9][0-9][0-9][0-9]_*.py"))
+
+
+def _require_sqlite_file(url: str) -> None:
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite" or parsed.database in (None, "", ":memory:"):
+        return
+    if not Path(parsed.database).is_file():
+        raise ConfigError(f"no coopbench store at {Path(parsed.database).resolve()} (SQLite): "
+                          "check COOPBENCH_DATABASE_URL / --database-url; `coopbench enqueue` or "
+                          "`coopbench db upgrade` creates one")
 
 
 def _alembic_config():
