@@ -162,6 +162,7 @@ def run_policy(policy: Policy, run: str, settings: Settings, store: Store, datas
     bound = max(max(minutes.values()) * scale, work_s / SLOTS)
     makespan = (last - first).total_seconds()
     gaps = _gaps(slots)
+    head_s, tail_s = _head_and_tail(slots, first, last)
     # Where the slots' time went besides the sleeps, per slot: in the jobs (claim to commit),
     # between jobs of one pool process, and the rest (a recycled pool process's start, the
     # head and the tail of the run, where fewer than all slots are busy).
@@ -173,6 +174,7 @@ def run_policy(policy: Policy, run: str, settings: Settings, store: Store, datas
             "in_jobs_per_slot_s": (held_s - work_s) / SLOTS,
             "gaps_per_slot_s": sum(gaps) / SLOTS,
             "rest_per_slot_s": (SLOTS * makespan - held_s - sum(gaps)) / SLOTS,
+            "head_per_slot_s": head_s / SLOTS, "tail_per_slot_s": tail_s / SLOTS,
             "processes": len({worker for worker, _, _ in slots})}
 
 
@@ -193,6 +195,19 @@ def _gaps(slots) -> list[float]:
         if worker == next_worker and finished is not None:
             gaps.append((started - finished).total_seconds())
     return gaps
+
+
+def _head_and_tail(slots, first, last) -> tuple[float, float]:
+    """Slot-seconds before the first job of each of the first ``SLOTS`` pool processes (the
+    run's head), and after the last job of each of the last ``SLOTS`` to finish (its tail)."""
+    starts, ends = {}, {}
+    for worker, started, finished in slots:
+        starts[worker] = min(starts.get(worker, started), started)
+        if finished is not None:
+            ends[worker] = max(ends.get(worker, finished), finished)
+    head = sum((started - first).total_seconds() for started in sorted(starts.values())[:SLOTS])
+    tail = sum((last - ended).total_seconds() for ended in sorted(ends.values())[-SLOTS:])
+    return head, tail
 
 
 def _unfinished(store: Store, run: str) -> int:
@@ -248,14 +263,15 @@ def main() -> int:
     print("| policy | makespan | lower bound | makespan / bound | its start order alone "
           "| in a job, beyond its sleep "
           "(mean) | between jobs on a slot (median) | per slot: in jobs / between jobs / "
-          "rest | pool processes |")
+          "rest (of it: head, tail) | pool processes |")
     print("|---|---|---|---|---|---|---|---|---|")
     for _, result in sorted(results):
         print(f"| {result['policy']} | {result['makespan_s']:.1f} s | {result['bound_s']:.1f} s | "
               f"{result['ratio']:.3f} | {result['order_only']:.3f} | "
               f"{result['overhead_per_job_s'] * 1000:.0f} ms | "
               f"{result['gap_s'] * 1000:.0f} ms | {result['in_jobs_per_slot_s']:.1f} / "
-              f"{result['gaps_per_slot_s']:.1f} / {result['rest_per_slot_s']:.1f} s | "
+              f"{result['gaps_per_slot_s']:.1f} / {result['rest_per_slot_s']:.1f} s "
+              f"({result['head_per_slot_s']:.1f}, {result['tail_per_slot_s']:.1f}) | "
               f"{result['processes']} |")
     return 0
 

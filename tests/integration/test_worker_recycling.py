@@ -1,8 +1,12 @@
-"""A worker whose pool processes are replaced mid-run (``--max-tasks-per-child``): every
-job is done exactly once, and a replaced process's slot takes the next queued job at once,
-not at Celery's periodic pool check (every 5 s; ``workers/prefork.py``)."""
+"""A worker's pool processes. Replaced mid-run (``--max-tasks-per-child``): every job is
+done exactly once, and a replaced process's slot takes the next queued job at once, not at
+Celery's periodic pool check (every 5 s; ``workers/prefork.py``). Forked from a main
+process whose imports are frozen out of the garbage collector."""
 
 import itertools
+import os
+import subprocess
+import sys
 from collections import defaultdict
 
 from sqlalchemy import select
@@ -50,3 +54,14 @@ def test_replaced_pool_processes_lose_nothing_and_take_the_next_job_at_once(
                     for prev, nxt in itertools.pairwise(attempts) if prev.worker != nxt.worker]
     assert len(replacements) == len(pairs) // JOBS_PER_PROCESS - 1
     assert max(replacements) < REPLACEMENT_BOUND_S, replacements
+
+
+def test_the_main_process_freezes_its_imports_before_the_pool_forks():
+    code = ("import gc\n"
+            "from workers.tasks import _import_upstream_before_the_fork\n"
+            "_import_upstream_before_the_fork()\n"
+            "print(gc.get_freeze_count())\n")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            timeout=300, check=True,
+                            env={**os.environ, "LITELLM_LOCAL_MODEL_COST_MAP": "True"})
+    assert int(result.stdout) > 100_000  # upstream, litellm, SQLAlchemy...: all of them
