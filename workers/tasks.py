@@ -7,10 +7,12 @@ import os
 
 from celery import shared_task, signals
 from celery.exceptions import SoftTimeLimitExceeded
+from sqlalchemy.exc import SQLAlchemyError
 
 from coopbench.config import load_settings
 from coopbench.job.eval_stage import run_evaluation
 from coopbench.job.runner import Services, run_job
+from coopbench.store import Store
 from workers.publish import EVALUATE_TASK, RUN_JOB_TASK
 
 log = logging.getLogger(__name__)
@@ -25,6 +27,25 @@ def services(hostname: str) -> Services:
         _services = Services(load_settings(), worker_name=f"{hostname}:{os.getpid()}",
                              interruptions=(SoftTimeLimitExceeded,))
     return _services
+
+
+@signals.worker_init.connect
+def _refuse_a_store_of_another_schema(**_: object) -> None:
+    """A worker whose coopbench reads another schema revision than the store holds would
+    fail every job (an older store) or run jobs with code older than the store's (a newer
+    one, migrated by a newer coopbench on another host): it does not start. A store with no
+    schema yet (the first enqueue makes it), or one not answering, does not stop it."""
+    store = Store.open(load_settings(), check=False)
+    try:
+        problem = store.schema_problem(none_is_fine=True)
+    except SQLAlchemyError as error:  # workers outlive database restarts: start anyway
+        log.warning("the store did not answer at start, its schema is not checked: %s",
+                    str(error).splitlines()[0])
+        return
+    finally:
+        store.dispose()
+    if problem:
+        raise SystemExit(f"error: {problem}")  # not caught by Celery's signal dispatch
 
 
 @signals.worker_init.connect

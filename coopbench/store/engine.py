@@ -88,6 +88,13 @@ class Store:
     def require_schema(self) -> None:
         """Raise a ConfigError unless the database holds coopbench's schema at the revision
         this coopbench reads."""
+        problem = self.schema_problem()
+        if problem:
+            raise ConfigError(problem)
+
+    def schema_problem(self, none_is_fine: bool = False) -> str | None:
+        """What is wrong with the database's schema for this coopbench, or None; with
+        ``none_is_fine``, a database with no schema yet is fine (its first enqueue makes one)."""
         head = head_revision()
         with self.engine.connect() as conn:
             try:
@@ -96,15 +103,16 @@ class Store:
                 revision = None
         where = f"the database {self.safe_url}"
         if revision is None:
-            raise ConfigError(f"{where} holds no coopbench store (no schema): check "
-                              "COOPBENCH_DATABASE_URL / --database-url; `coopbench enqueue` or "
-                              "`coopbench db upgrade` creates one")
+            return None if none_is_fine else (
+                f"{where} holds no coopbench store (no schema): check COOPBENCH_DATABASE_URL / "
+                "--database-url; `coopbench enqueue` or `coopbench db upgrade` creates one")
         if revision < head:
-            raise ConfigError(f"{where} has schema revision {revision} and this coopbench reads "
-                              f"{head}: run `coopbench db upgrade` first")
+            return (f"{where} has schema revision {revision} and this coopbench reads {head}: "
+                    "run `coopbench db upgrade` first")
         if revision > head:
-            raise ConfigError(f"{where} was migrated by a newer coopbench (schema revision "
-                              f"{revision}; this one knows up to {head}): upgrade coopbench here")
+            return (f"{where} was migrated by a newer coopbench (schema revision {revision}; "
+                    f"this one knows up to {head}): upgrade coopbench here")
+        return None
 
     @property
     def safe_url(self) -> str:
