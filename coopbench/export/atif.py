@@ -33,6 +33,8 @@ SCHEMA_VERSION = "ATIF-v1.8"
 JOB_FILE = "job.atif.json"  # the job's root document, next to its agents' files
 RECEIVED = re.compile(r"^\[(?:Message|Reply) from (\w+)", re.MULTILINE)
 NO_MESSAGES = "(no trajectory was stored for this agent)"
+# json.dumps(value, default=str), without making an encoder per call (``default`` does)
+_AS_TEXT = json.JSONEncoder(default=str)
 
 
 @dataclass(frozen=True)
@@ -101,7 +103,7 @@ def job_atif(job: AtifJob, outcomes: dict[str, dict]) -> dict:
                          "arguments": _present({"agent_id": agent_id,
                                                 "feature_ids": outcome.get("feature_ids")})}],
             observation={"results": [{"source_call_id": call_id,
-                                      "content": json.dumps(_present(outcome), default=str),
+                                      "content": _AS_TEXT.encode(_present(outcome)),
                                       "subagent_trajectory_ref": [ref]}]}))
     return _present({
         "schema_version": SCHEMA_VERSION,
@@ -166,7 +168,9 @@ class _Steps:
     def _senders(self, text: str) -> list[str]:
         """The teammates whose messages ``text`` shows (``[Message from X]``, ``[Reply
         from X]``), in order."""
-        if "from " not in text:  # most observations: skip the regex over their output
+        # Most observations: skip the regex over their output ("[" first: a one-character
+        # search is several times faster than a word's, on long outputs)
+        if "[" not in text or "from " not in text:
             return []
         return [s for s in RECEIVED.findall(text) if s in self.peers]
 

@@ -110,15 +110,15 @@ def export_run(store: Store, run_name: str, out: Path, atif: bool = True) -> dic
 
 def job_dir(run_name: str, job: Job) -> Path:
     folder = run_folder(run_name, job.setting, job.repeat or 1)  # None: a job not yet flushed
-    return (Path(folder) / setting_row(job.setting).layout_name / job.repo / str(job.task_id)
-            / group_dir_name(job.features))
+    return Path(folder, setting_row(job.setting).layout_name, job.repo, str(job.task_id),
+                group_dir_name(job.features))  # one Path, not one per part: called per job
 
 
 def current_artifacts(session, exported: list[FinishedJob]
                        ) -> Iterator[tuple[FinishedJob, dict[str, bytes]]]:
-    """Each exported job with its current files, as stored (gzip), by name: its agents'
-    outputs and its current evaluation's (``eval/n/`` names without the prefix; they win a
-    clash).
+    """Each exported job (each has an evaluation) with its current files, as stored
+    (gzip), by name: its agents' outputs and its current evaluation's (``eval/n/`` names
+    without the prefix; they win a clash).
 
     One query per ``ARTIFACT_BATCH`` jobs, by job id, of bare columns (no ORM objects); the
     rows of other attempts and evaluations are dropped here. Selecting by job id alone keeps
@@ -131,13 +131,16 @@ def current_artifacts(session, exported: list[FinishedJob]
         rows = session.execute(
             select(Artifact.job_id, Artifact.attempt_id, Artifact.evaluation_id, Artifact.name,
                    Artifact.data_gz).where(Artifact.job_id.in_(batch)))
-        for row in rows:
-            item = batch[row.job_id]
-            if row.evaluation_id is None and row.attempt_id == item.job.agents_attempt_id:
-                agents[row.job_id][row.name] = row.data_gz
-            elif row.evaluation_id is not None and row.evaluation_id == item.evaluation.id:
-                prefix = evaluation_artifact_name(item.evaluation.number, "")
-                evaluation[row.job_id][row.name.removeprefix(prefix)] = row.data_gz
+        # Per job, what its current rows carry, read once: tens of thousands of rows follow.
+        current = {job_id: (item.job.agents_attempt_id, item.evaluation.id,
+                            evaluation_artifact_name(item.evaluation.number, ""))
+                   for job_id, item in batch.items()}
+        for job_id, attempt_id, evaluation_id, name, data_gz in rows:
+            agents_attempt_id, current_evaluation_id, prefix = current[job_id]
+            if evaluation_id is None and attempt_id == agents_attempt_id:
+                agents[job_id][name] = data_gz
+            elif evaluation_id is not None and evaluation_id == current_evaluation_id:
+                evaluation[job_id][name.removeprefix(prefix)] = data_gz
         for job_id, item in batch.items():
             yield item, agents[job_id] | evaluation[job_id]
 
