@@ -6,9 +6,7 @@ Artefacts come in as stored (gzip) and go out as bytes: a file that is a stored 
 it was is written without being decoded and encoded again.
 """
 
-import gzip
 import json
-import zlib
 from functools import cache
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
@@ -19,7 +17,7 @@ from coopbench.export.manifest import FinishedJob
 from coopbench.job.hosted_agents import LOG_DIR_ARTIFACT
 from coopbench.job.outcome import model_label, team_role
 from coopbench.job.setting import assignments, setting_row
-from coopbench.store import AgentRun, Job
+from coopbench.store import AgentRun, Artifact, Job
 
 
 def job_files(item: FinishedJob, run_folder: str, log_dir: Path,
@@ -31,7 +29,7 @@ def job_files(item: FinishedJob, run_folder: str, log_dir: Path,
     job = item.job
 
     def read(name: str, default: bytes) -> bytes:
-        return gunzip(artifacts[name]) if name in artifacts else default
+        return Artifact.inflate(artifacts[name]) if name in artifacts else default
 
     result = dict(job.result or {})  # a copy: never change the ORM's value
     result["run_name"] = run_folder
@@ -63,15 +61,6 @@ def job_files(item: FinishedJob, run_folder: str, log_dir: Path,
         if name.startswith(LOG_DIR_ARTIFACT):
             files[name.removeprefix(LOG_DIR_ARTIFACT)] = read(name, b"")
     return files
-
-
-def gunzip(data: bytes) -> bytes:
-    """A stored artefact's bytes. zlib in one call: ``gzip.decompress`` parses the header in
-    Python, a third of its time on an export's small files. A file of several gzip members
-    (which ``Artifact.compress`` never writes) still goes to ``gzip``."""
-    inflater = zlib.decompressobj(wbits=16 + zlib.MAX_WBITS)  # 16+: a gzip header and trailer
-    text = inflater.decompress(data)
-    return text if inflater.eof and not inflater.unused_data else gzip.decompress(data)
 
 
 def trajectory_json(job: Job, agent_run: AgentRun | None, agent_id: str, feature_id: int | None,

@@ -5,6 +5,7 @@ comparisons must order the same way on SQLite and PostgreSQL.
 """
 
 import gzip
+import zlib
 from datetime import datetime
 
 from sqlalchemy import (
@@ -241,7 +242,16 @@ class Artifact(Base):
 
     @property
     def text(self) -> str:
-        return gzip.decompress(self.data_gz).decode("utf-8")
+        return self.inflate(self.data_gz).decode("utf-8")
+
+    @staticmethod
+    def inflate(data_gz: bytes) -> bytes:
+        """A stored file's bytes. zlib in one call: ``gzip.decompress`` parses the header in
+        Python, a third of its time on an export's small files. Data of several gzip members
+        (which ``compress`` never writes) still goes to ``gzip``."""
+        inflater = zlib.decompressobj(wbits=16 + zlib.MAX_WBITS)  # 16+: a gzip header and trailer
+        data = inflater.decompress(data_gz)
+        return data if inflater.eof and not inflater.unused_data else gzip.decompress(data_gz)
 
     @staticmethod
     def compress(text: str) -> tuple[bytes, int]:

@@ -6,7 +6,6 @@ Artefacts are read as ``coopbench export`` reads them (``run_export.current_arti
 the agents' files of the attempt the job stands on, and its current evaluation's.
 """
 
-import gzip
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -18,7 +17,7 @@ from coopbench.export.manifest import FinishedJob
 from coopbench.export.report.data import job_row  # the report's one row rule
 from coopbench.export.run_export import current_artifacts, finished_job, load_finished
 from coopbench.job.setting import assignments
-from coopbench.store import Evaluation, Job, Run, Store
+from coopbench.store import Artifact, Evaluation, Job, Run, Store
 from coopbench.view.hunks import FileDiff, mark_conflicts, parse_patch
 from coopbench.view.layout import grid_rows
 from coopbench.view.messages import MessageLink, match_messages
@@ -109,7 +108,7 @@ def _artifacts(session, items: list[FinishedJob]) -> Iterator[tuple[FinishedJob,
 
 def job_page(run: Run, item: FinishedJob, artifacts: dict[str, bytes]) -> JobPage:
     job = item.job
-    files = {name: gzip.decompress(data).decode("utf-8", "replace") for name, data in artifacts.items()}
+    files = {name: Artifact.inflate(data).decode("utf-8", "replace") for name, data in artifacts.items()}
     plan = assignments(job.setting, job.features)
     atif_job = AtifJob(job_id=job.id, agent_name=run.agent, agent_version="", coopbench_version="",
                        model=run.model, agent_files={a.agent_id: a.agent_id for a in plan})
