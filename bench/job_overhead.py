@@ -39,6 +39,7 @@ import redis
 from throwaway_database import fresh_database  # bench/ is the script's folder, on sys.path
 
 import coopbench.evaluation.backend as backend
+import coopbench.job.eval_stage as eval_stage
 import coopbench.job.runner as runner
 from coopbench.agents.oracle import OracleAgent
 from coopbench.config import Settings
@@ -141,6 +142,9 @@ def instrument() -> None:
                                     "agent container remove")
     backend.open_sandbox = timed_box(backend.open_sandbox, "eval container create+start",
                                      "eval container remove")
+    # The evaluation's container started ahead, while the agents work (a thread of its own).
+    eval_stage.open_sandbox = timed_box(eval_stage.open_sandbox, "eval container create+start",
+                                        "eval container remove")
     backend.EvalSandbox.exec = timed_eval_exec(backend.EvalSandbox.exec)
     OracleAgent.run = timed_call(OracleAgent.run, AGENTS)
 
@@ -225,7 +229,12 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--jobs", type=int, default=10, help="jobs per setting (at most 12)")
     parser.add_argument("--image-template", default="coopbench-demo-{slug}:task{task_id}")
+    parser.add_argument("--without-ahead", action="store_true",
+                        help="start the evaluation's container after the agents, as before "
+                             "(for a comparison in the same conditions)")
     args = parser.parse_args()
+    if args.without_ahead:
+        runner.eval_container_ahead = lambda spec, attempt, services: None
     client = docker.from_env()
     ensure_images(client, args.image_template)
     database_url, drop = fresh_database("postgresql")

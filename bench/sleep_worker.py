@@ -5,10 +5,11 @@ stand-in for agents and tests.
 
 Everything around a job is coopbench's own and runs as in production: the broker and its
 priority lists, the claim, the heartbeat, the fenced commits of the agents' stage and of the
-evaluation, the acknowledgement. Only three steps are replaced: the image check (no Docker),
-the agents (a sleep of the job's duration, read from Redis where the bench wrote it) and the
-evaluation (an unscored ``eval.json``). Containers are not in this bench on purpose: it
-measures the order jobs start in; ``bench/job_overhead.py`` measures what Docker adds.
+evaluation, the acknowledgement. Only four steps are replaced: the image check (no Docker),
+the evaluation's container started ahead (none), the agents (a sleep of the job's duration,
+read from Redis where the bench wrote it) and the evaluation (an unscored ``eval.json``).
+Containers are not in this bench on purpose: it measures the order jobs start in;
+``bench/job_overhead.py`` measures what Docker adds.
 """
 
 import os
@@ -41,7 +42,7 @@ def job_seconds(job_id: str) -> float:
     return float(seconds)
 
 
-def sleep_as_agents(spec, claim, services) -> AgentsOutcome:
+def sleep_as_agents(spec, claim, services, containers_started=None) -> AgentsOutcome:
     started = utcnow()
     time.sleep(job_seconds(spec.job.id))
     ended = utcnow()
@@ -50,7 +51,7 @@ def sleep_as_agents(spec, claim, services) -> AgentsOutcome:
         for plan in assignments(spec.job.setting, spec.feature_ids)], conversation=[])
 
 
-def record_unscored(spec, claim, agents_attempt_id, services) -> None:
+def record_unscored(spec, claim, agents_attempt_id, services, ahead=None) -> None:
     evaluation = start_evaluation(services.store, claim, agents_attempt_id, "upstream")
     record_job_evaluated(services.store, claim, evaluation, EvalOutcome({
         "repo": spec.job.repo, "task_id": spec.job.task_id, "features": spec.job.features,
@@ -58,6 +59,7 @@ def record_unscored(spec, claim, agents_attempt_id, services) -> None:
 
 
 runner.with_job_image = lambda spec, services: spec
+runner.eval_container_ahead = lambda spec, attempt, services: None
 runner.run_agents = sleep_as_agents
 runner.run_evaluation_stage = record_unscored
 

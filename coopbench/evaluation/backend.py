@@ -30,6 +30,7 @@ import docker.errors
 import requests
 
 from coopbench.errors import SandboxError
+from coopbench.sandbox.ahead import SandboxAhead
 from coopbench.sandbox.containers import Network, Sandbox, open_sandbox
 from coopbench.sandbox.limits import NO_LIMITS, SandboxLimits
 from coopbench.sandbox.removals import Removals
@@ -37,6 +38,8 @@ from coopbench.sandbox.removals import Removals
 log = logging.getLogger(__name__)
 
 KILL_GRACE_S = 30  # for a killed command's output stream to close
+# Upstream's backend runs this in each evaluation container it starts, before anything else.
+MAKE_PATCHES_DIR = ("mkdir", "-p", "/patches")
 INFRA_ERRORS = (docker.errors.DockerException, requests.exceptions.RequestException, OSError)
 
 
@@ -148,15 +151,26 @@ class EvalSandbox:
         self._close.close()
 
 
+def make_patches_dir(box: Sandbox) -> None:
+    """``MAKE_PATCHES_DIR`` in a container started ahead (``SandboxAhead``'s ``prepare``),
+    as upstream's backend runs it: ``exec_run`` in ``/workspace``."""
+    result = box.container.exec_run(list(MAKE_PATCHES_DIR), workdir="/workspace")
+    if result.exit_code != 0:
+        raise SandboxError(f"{' '.join(MAKE_PATCHES_DIR)} exited {result.exit_code}: "
+                           f"{result.output.decode(errors='replace')[-500:]}")
+
+
 class CoopbenchEvalBackend:
     """Makes each evaluation container; ``failure`` is the first infrastructure error seen."""
 
     def __init__(self, client: docker.DockerClient, image: str, container_name: str,
                  labels: dict[str, str], network: Network = Network.default,
-                 limits: SandboxLimits = NO_LIMITS, removals: Removals | None = None):
+                 limits: SandboxLimits = NO_LIMITS, removals: Removals | None = None,
+                 ahead: SandboxAhead | None = None):
         self.client, self.image, self.container_name = client, image, container_name
         self.labels, self.network, self.limits = labels, network, limits
         self.removals = removals  # given: containers are removed in the background
+        self.ahead = ahead  # given: the first sandbox's container, started while the agents ran
         self.failure: BaseException | None = None
         self._sandboxes = ExitStack()  # what upstream forgets to terminate is closed here
         self._count = 0
@@ -166,13 +180,20 @@ class CoopbenchEvalBackend:
         if image != self.image:  # upstream derives akhatua/...; the run says what to use
             log.debug("evaluation of %s runs image %s", image, self.image)
         self._count += 1
+        taken = self.ahead.take() if self.ahead is not None else None
+        self.ahead = None  # upstream makes one sandbox per procedure; a second starts anew
         close = ExitStack()
         try:
-            box = close.enter_context(open_sandbox(
-                self.client, self.image, f"{self.container_name}-{self._count}", self.labels,
-                self.network, self.limits, self.removals))
-            sandbox = EvalSandbox(box, workdir, timeout, self, close)
-            sandbox.exec("mkdir", "-p", "/patches")  # as upstream's backend does
+            if taken is not None:  # prepared as below (make_patches_dir) when it started
+                box = taken[0]
+                close.enter_context(taken[1])
+                sandbox = EvalSandbox(box, workdir, timeout, self, close)
+            else:
+                box = close.enter_context(open_sandbox(
+                    self.client, self.image, f"{self.container_name}-{self._count}", self.labels,
+                    self.network, self.limits, self.removals))
+                sandbox = EvalSandbox(box, workdir, timeout, self, close)
+                sandbox.exec(*MAKE_PATCHES_DIR)
         except BaseException:
             close.close()
             raise

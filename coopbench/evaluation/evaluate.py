@@ -21,6 +21,7 @@ from coopbench.errors import ConfigError
 from coopbench.evaluation.backend import CoopbenchEvalBackend
 from coopbench.evaluation.deviations import evaluation_deviations
 from coopbench.evaluation.patches import TestFilter, prefilter
+from coopbench.sandbox.ahead import SandboxAhead
 from coopbench.sandbox.containers import Network
 from coopbench.sandbox.limits import NO_LIMITS, SandboxLimits
 from coopbench.sandbox.removals import Removals
@@ -56,13 +57,14 @@ class EvalInput:
     test_filter: TestFilter = TestFilter.upstream
     limits: SandboxLimits = NO_LIMITS
     removals: Removals | None = None  # given: the container is removed in the background
+    ahead: SandboxAhead | None = None  # given: a container of the same image, already started
 
 
 def evaluate(client: docker.DockerClient, spec: EvalInput) -> EvalOutcome:
     """Score the patches; raises ``SandboxError`` when Docker failed under the procedure
     (upstream would have recorded an evaluation error: a score, not a retry)."""
     with CoopbenchEvalBackend(client, spec.image, spec.container_name, spec.labels,
-                              spec.network, spec.limits, spec.removals) as backend, \
+                              spec.network, spec.limits, spec.removals, spec.ahead) as backend, \
             tests_dataset(spec) as dataset_dir:
         result = _score(spec, backend, dataset_dir)
     backend.raise_failure()

@@ -2,6 +2,7 @@
 past the job's own end."""
 
 import dataclasses
+import threading
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 
@@ -29,3 +30,19 @@ def run_side_by_side[T](run_one: Callable[[T], AgentResult], items: Iterable[T])
         return list(pool.map(run_counting_waits, items))
     finally:
         pool.shutdown(wait=False, cancel_futures=True)
+
+
+class CountDown:
+    """Calls ``then`` (if given) when ``count`` has been called ``n`` times, from any thread:
+    when every agent's container has started."""
+
+    def __init__(self, n: int, then: Callable[[], None] | None):
+        self._left, self._then = n, then
+        self._lock = threading.Lock()
+
+    def count(self) -> None:
+        with self._lock:
+            self._left -= 1
+            done = self._left == 0
+        if done and self._then is not None:
+            self._then()

@@ -5,26 +5,36 @@ so a redelivered message never evaluates twice, and it reads the agents' patches
 store: the agents never run again.
 """
 
+import functools
 import logging
 
 from coopbench.errors import LeaseLost
+from coopbench.evaluation.backend import make_patches_dir
 from coopbench.evaluation.evaluate import EvalInput, evaluate
 from coopbench.evaluation.patches import TestFilter
 from coopbench.job.failures import classify, record_evaluation_failure
 from coopbench.job.image import with_job_image
 from coopbench.job.services import Services
 from coopbench.job.spec import JobSpec, load_job_spec, stored_patches
+from coopbench.sandbox.ahead import SandboxAhead
+from coopbench.sandbox.containers import open_sandbox
 from coopbench.store import Evaluation, EvaluationState
 from coopbench.store.claims import EvaluationClaim, Heartbeat, claim_evaluation
 from coopbench.store.results import record_evaluation_done
 
 log = logging.getLogger(__name__)
 
+# When an evaluation's container started ahead starts if the agents give no sign that theirs
+# have (upstream's adapters start theirs with `docker run`, about a second): well before any
+# real agent is done, and taking it starts it at once anyway.
+AGENTS_START_S = 5.0
+
 
 def eval_input(spec: JobSpec, evaluation: Evaluation, patches: dict[int, str],
-               services: Services, token: int = 0) -> EvalInput:
+               services: Services, token: int = 0, ahead: SandboxAhead | None = None) -> EvalInput:
     """``token``: a standalone evaluation's claim, in its container names, so that a takeover
-    on the same engine never collides with the containers of the holder it replaced."""
+    on the same engine never collides with the containers of the holder it replaced.
+    ``ahead``: the container from ``eval_container_ahead``, if the job started one."""
     attempt = f"e{evaluation.number}"
     return EvalInput(
         repo=spec.job.repo, task_id=spec.job.task_id, scoring=spec.setting.scoring,
@@ -37,7 +47,25 @@ def eval_input(spec: JobSpec, evaluation: Evaluation, patches: dict[int, str],
         test_filter=TestFilter(evaluation.test_filter),
         limits=services.sandbox_limits,
         removals=services.removals,
+        ahead=ahead,
     )
+
+
+def eval_container_ahead(spec: JobSpec, attempt: int, services: Services) -> SandboxAhead | None:
+    """The job's evaluation container, started while its agents work (``SandboxAhead`` says
+    when), prepared as upstream's backend prepares a new one: the same image,
+    network and limits as ``eval_input`` gives the evaluation, labelled with the job's
+    attempt (the evaluation's number does not exist yet). Not when container slots are
+    limited (``max_containers``): it would hold a slot idle that another job's agents could
+    use, for as long as the agents run."""
+    if services.sandbox_limits.slots is not None:
+        return None
+    name = spec.container_name(str(attempt), "eval")
+    return SandboxAhead(name, functools.partial(
+        open_sandbox, services.docker, spec.image, name,
+        spec.labels(str(attempt), "eval", services.worker_name), spec.sandbox_network,
+        services.sandbox_limits, services.removals), delay_s=AGENTS_START_S,
+        prepare=make_patches_dir)
 
 
 def run_evaluation(evaluation_id: int, services: Services) -> str | None:

@@ -8,6 +8,7 @@ agents finished but whose evaluation could not run keeps its patches, and its ne
 goes straight to the evaluation.
 """
 
+import contextlib
 import json
 import logging
 from collections.abc import Callable
@@ -18,8 +19,8 @@ from coopbench.bus.message_bus import MessageBus
 from coopbench.errors import LeaseLost
 from coopbench.evaluation.evaluate import evaluate
 from coopbench.evaluation.patches import TestFilter
-from coopbench.job.agent_threads import run_side_by_side
-from coopbench.job.eval_stage import eval_input
+from coopbench.job.agent_threads import CountDown, run_side_by_side
+from coopbench.job.eval_stage import eval_container_ahead, eval_input
 from coopbench.job.failures import classify, record_job_failure
 from coopbench.job.gold import run_gold_merge
 from coopbench.job.hosted_agents import run_hosted_agents
@@ -29,6 +30,7 @@ from coopbench.job.services import Services
 from coopbench.job.setting import Channel, Harness, assignments
 from coopbench.job.spec import JobSpec, load_job_spec, stored_patches
 from coopbench.job.wall_clock import WallClock
+from coopbench.sandbox.ahead import SandboxAhead
 from coopbench.sandbox.containers import open_sandbox, remove_labelled
 from coopbench.secrets import redact, redact_files, redact_text
 from coopbench.store import JobState, utcnow
@@ -74,23 +76,28 @@ def _run_claimed(claim: Claim, heartbeat: Heartbeat, services: Services,
             run_gold_merge(spec, claim, services)
             return JobState.done
         agents_attempt_id = spec.job.agents_attempt_id
-        if agents_attempt_id is None:
-            outcome = run_agents(spec, claim, services)
-            try:
-                _check_lease(heartbeat, claim)
-                _record_agents(services, spec, claim, outcome)
-            finally:  # after the commit: a Redis blip here costs no agent's work
-                delete_bus_quietly(outcome.delete_bus, job_id)
-            agents_attempt_id = claim.attempt_id
-        else:
-            log.info("job %s: agents already ran (attempt row %s); evaluating only",
-                     job_id, agents_attempt_id)
-        run_evaluation_stage(spec, claim, agents_attempt_id, services)  # a fenced commit
+        # The evaluation's container starts while the agents work, off the critical path.
+        ahead = (eval_container_ahead(spec, claim.attempt_number, services)
+                 if agents_attempt_id is None else None)
+        with ahead or contextlib.nullcontext():
+            if agents_attempt_id is None:
+                outcome = run_agents(spec, claim, services, ahead and ahead.start_now)
+                try:
+                    _check_lease(heartbeat, claim)
+                    _record_agents(services, spec, claim, outcome)
+                finally:  # after the commit: a Redis blip here costs no agent's work
+                    delete_bus_quietly(outcome.delete_bus, job_id)
+                agents_attempt_id = claim.attempt_id
+            else:
+                log.info("job %s: agents already ran (attempt row %s); evaluating only",
+                         job_id, agents_attempt_id)
+            run_evaluation_stage(spec, claim, agents_attempt_id, services, ahead)  # fenced commit
         return JobState.done
     except BaseException as error:  # never left "running", whatever it was
         # First stop what may still run (an agent thread blocked past a time limit, the
         # other agent of a failed one): the attempt is over, and recorded at once.
         _stop_quietly(stop_containers, job_id)
+        services.removals.wait()  # and those removed in the background: none outlives the attempt
         failure = classify(error, services.interruptions, _evidence(error))
         state = record_job_failure(services, claim, failure)
         if failure.reraise:  # a bug or an interruption: the worker sees it too
@@ -98,9 +105,11 @@ def _run_claimed(claim: Claim, heartbeat: Heartbeat, services: Services,
         return state
 
 
-def run_agents(spec: JobSpec, claim: Claim, services: Services) -> AgentsOutcome:
+def run_agents(spec: JobSpec, claim: Claim, services: Services,
+               containers_started: Callable[[], None] | None = None) -> AgentsOutcome:
     """Run the job's agents concurrently, each in its own container; coop agents get a
-    channel on a message bus of this attempt, deleted when they are done."""
+    channel on a message bus of this attempt, deleted when they are done.
+    ``containers_started`` is called once every agent's container has started."""
     services.install_provider_limits()
     agent = get_agent(spec.run.agent)
     if is_hosted(agent):
@@ -113,6 +122,8 @@ def run_agents(spec: JobSpec, claim: Claim, services: Services) -> AgentsOutcome
     if messaging:
         bus = MessageBus(services.bus_redis, spec.run.name, spec.job.id, claim.attempt_number,
                          ids, ttl_s=int(2 * services.settings.job_timeout_s))
+
+    starting = CountDown(len(plan), containers_started)
 
     def run_one(assignment) -> AgentResult:
         task = AgentTask(
@@ -137,6 +148,7 @@ def run_agents(spec: JobSpec, claim: Claim, services: Services) -> AgentsOutcome
                               spec.labels(attempt, role, services.worker_name),
                               spec.sandbox_network, services.sandbox_limits,
                               services.removals) as box:
+                starting.count()
                 with wall.watching(box.kill):
                     result = agent.run(task, box)
             return wall.limit_result(result) if wall.expired else result
@@ -160,12 +172,12 @@ def run_agents(spec: JobSpec, claim: Claim, services: Services) -> AgentsOutcome
 
 
 def run_evaluation_stage(spec: JobSpec, claim: Claim, agents_attempt_id: int,
-                         services: Services) -> None:
+                         services: Services, ahead: SandboxAhead | None = None) -> None:
     test_filter = TestFilter.of_run(spec.run.config)
     evaluation = start_evaluation(services.store, claim, agents_attempt_id, test_filter)
     # From the store, not memory: the very patches a retry or a re-evaluation would read.
     patches = stored_patches(services.store, spec, agents_attempt_id)
-    outcome = evaluate(services.docker, eval_input(spec, evaluation, patches, services))
+    outcome = evaluate(services.docker, eval_input(spec, evaluation, patches, services, ahead=ahead))
     record_job_evaluated(services.store, claim, evaluation, outcome)
 
 

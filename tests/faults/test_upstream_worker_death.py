@@ -50,8 +50,9 @@ def test_one_cleanup_pass_removes_what_a_killed_worker_left(
                                "--no-check-model", OPENAI_API_KEY="sk-test")
                 assert enqueued.returncode == 0, enqueued.stderr
             deadline = time.monotonic() + DEADLINE_S
-            # 2 + 3 agent containers and the git server; its network; team's volume
-            while len(llm.requests) < 5 or len(labelled(docker_client, run)["containers"]) < 6:
+            # 2 + 3 agent containers, the git server and each job's evaluation container
+            # (started ahead, while the agents work); the git server's network; team's volume
+            while len(llm.requests) < 5 or len(labelled(docker_client, run)["containers"]) < 8:
                 assert time.monotonic() < deadline and workers.alive(), labelled(docker_client, run)
                 time.sleep(0.2)
             os.killpg(workers.processes[0].pid, signal.SIGKILL)
@@ -60,7 +61,7 @@ def test_one_cleanup_pass_removes_what_a_killed_worker_left(
             workers.stop()
 
     left = labelled(docker_client, run)
-    assert len(left["containers"]) == 6 and len(left["networks"]) == 1 and len(left["volumes"]) == 1
+    assert len(left["containers"]) == 8 and len(left["networks"]) == 1 and len(left["volumes"]) == 1
     assert not [c for c in docker_client.containers.list(all=True, filters={"name": "minisweagent-"})]
     time.sleep(settings.lease_s + 1)  # the dead worker's leases run out
 
