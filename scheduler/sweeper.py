@@ -20,6 +20,7 @@ second message for the same job finds it claimed and does nothing.
 """
 
 import logging
+import time
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -40,6 +41,7 @@ log = logging.getLogger(__name__)
 # Redis key of the pass lock, per queue (one queue is one deployment's jobs).
 LOCK_KEY = "coopbench:sweep-lock:{queue}"
 LOCK_TTL_S = 120  # longer than any pass; a crashed sweeper's lock frees itself
+LOOK_AGAIN_AFTER_S = 0.5  # before a job that looks lost is published again (see _sweep)
 
 
 class Doorbell(Protocol):
@@ -115,9 +117,12 @@ def _sweep(store: Store, broker: redis.Redis, queue: str, doorbell: Doorbell,
     lost, expired = _still_needing_a_message(store, lost, expired)
     if lost:
         # kombu delivers in two steps (pop from the queue, then add to the unacked hash): a
-        # message read between them looks lost. It is in the hash a moment later; look again.
+        # message read between them looks lost. It is in the hash a moment later, or its job
+        # claimed or finished: look again after a pause, as a worker on a loaded host can take
+        # that long between the two (seen in CI: a job published twice).
+        time.sleep(LOOK_AGAIN_AFTER_S)
         again = read_broker(broker, queue, layout)
-        lost = [jid for jid in lost if not again.holds(jid)]
+        lost, _ = _still_needing_a_message(store, [j for j in lost if not again.holds(j)], [])
     report.republished_lost = len(_publish_jobs(store, doorbell, lost))
     report.republished_expired = len(_publish_jobs(store, doorbell, expired))
 

@@ -3,6 +3,7 @@ that two sweepers at once publish each lost job once."""
 
 import json
 import re
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
@@ -45,21 +46,30 @@ def published_at(store: Store, job_id: str):
 def unacked(redis_client, queue):
     """Moves a job's message from the queue to kombu's ``unacked`` hash, as a worker's
     delivery does; the entries are removed afterwards."""
-    tags = []
+    tags, steps = [], []
 
-    def deliver(task_id: str) -> None:
+    def deliver(task_id: str, second_step_after_s: float = 0.0) -> None:
+        """``second_step_after_s``: the hash is written that long after the pop, in a
+        thread, as by a worker's main process that is slow to run its next line."""
         for name in KombuRedisLayout().queue_lists(queue):  # each priority band's list
             for item in redis_client.lrange(name, 0, -1):
                 message = json.loads(item)
                 if message["headers"]["id"] == task_id:
                     redis_client.lrem(name, 1, item)
                     tag = message["properties"]["delivery_tag"]
-                    redis_client.hset("unacked", tag, json.dumps([message, "", queue]))
                     tags.append(tag)
+                    step = threading.Timer(second_step_after_s, redis_client.hset,
+                                           ("unacked", tag, json.dumps([message, "", queue])))
+                    steps.append(step)
+                    step.start()
+                    if not second_step_after_s:
+                        step.join()
                     return
         raise AssertionError(f"no message of {task_id} in {queue}")
 
     yield deliver
+    for step in steps:
+        step.join()
     if tags:
         redis_client.hdel("unacked", *tags)
 
@@ -100,6 +110,18 @@ def test_expired_lease_gets_a_new_message_and_a_held_message_counts(settings, qu
     # Its new message waits in the queue: no second one while nobody has taken it.
     assert sweep(settings).republished_expired == 0
     assert waiting_task_ids(redis_client, queue) == {expired: 1}
+
+
+def test_a_message_in_the_midst_of_its_delivery_is_not_called_lost(settings, queue, redis_client,
+                                                                   unacked):
+    """kombu delivers in two steps, the pop from the queue and the write to ``unacked``; in
+    between the message is in neither. A worker slow between the two (a loaded host: seen in
+    CI) must not get its job published twice."""
+    delivered, *waiting = enqueue(settings)
+    unacked(delivered, second_step_after_s=0.2)
+    report = sweep(settings)
+    assert report.republished_lost == 0
+    assert waiting_task_ids(redis_client, queue) == {job_id: 1 for job_id in waiting}
 
 
 def test_standalone_evaluations_follow_the_same_rules(settings, queue, redis_client):
