@@ -3,8 +3,9 @@
 A job's evaluation runs in a fresh container of the task image, and its create and start
 (a few hundred milliseconds of the engine's time) used to sit on the job's critical path,
 after the agents. Started while the agents work, the same fresh container is ready when
-the evaluation begins. Nothing runs in it before then, so what the evaluation sees is what
-a container started at that moment would show.
+the evaluation begins. Nothing runs in it before then but what its user would run first
+(``prepare``: for the evaluation, upstream's ``mkdir -p /patches``), so what the evaluation
+sees is what a container started at that moment would show.
 
 It starts once ``start_now`` is called (when the agents' own containers have started: the
 engine starts one container at a time at best, so an earlier start would delay theirs), or
