@@ -184,15 +184,15 @@ class CoopbenchEvalBackend:
         self.ahead = None  # upstream makes one sandbox per procedure; a second starts anew
         close = ExitStack()
         try:
-            if taken is not None:  # prepared as below (make_patches_dir) when it started
+            if taken is not None:
                 box = taken[0]
                 close.enter_context(taken[1])
-                sandbox = EvalSandbox(box, workdir, timeout, self, close)
             else:
                 box = close.enter_context(open_sandbox(
                     self.client, self.image, f"{self.container_name}-{self._count}", self.labels,
                     self.network, self.limits, self.removals))
-                sandbox = EvalSandbox(box, workdir, timeout, self, close)
+            sandbox = EvalSandbox(box, workdir, timeout, self, close)
+            if taken is None:  # one started ahead ran it when it started (make_patches_dir)
                 sandbox.exec(*MAKE_PATCHES_DIR)
         except BaseException:
             close.close()
